@@ -1,0 +1,198 @@
+"""Command-line front end shared by the scripts: Hydra overrides checked up front, one-line errors.
+
+Hydra reports a bad override as several lines plus a hint about
+HYDRA_FULL_ERROR.  Before handing ``sys.argv`` to ``@hydra.main`` the scripts
+call `check_overrides`, which composes the config once per value of every
+sweep (through Hydra's compose API, so the grammar is Hydra's own) and turns
+the first failure into one line that names the key.  Errors raised while a
+run works are `RunError`, which Hydra prints as its message alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import CompactHydraException, MissingConfigException, OverrideParseException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from genlab.config import register_schema
+from genlab.runs import is_complete, read_metrics
+
+__all__ = ["RECIPES_DIR", "RunError", "ConfigError", "available_recipes", "check_overrides",
+           "compose_config"]
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+# Hydra's own flags, which carry no config override.
+_FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+                     "--experimental-rerun", "--info", "-i"}
+
+
+class RunError(CompactHydraException):
+    """A run stopped for a reason stated in one line (printed by Hydra without traceback)."""
+
+
+class ConfigError(ValueError):
+    """A config or override that cannot be used; the message is one line."""
+
+
+def available_recipes() -> list[str]:
+    """Names of the recipes in ``recipes/recipe/``, sorted."""
+    return sorted(p.stem for p in (RECIPES_DIR / "recipe").glob("*.yaml"))
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first informative line of an OmegaConf / Hydra error, with the key named."""
+    cause = exc
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None)
+        msg = str(cause).strip().splitlines()[0]
+        if "not in struct" in msg or "Key '" in msg and "not in" in msg:
+            return f"unknown config key '{key}'" if key else msg
+        if key:
+            return f"{key}: {msg}"
+        return msg
+    return " ".join(str(exc).split())
+
+
+def compose_config(overrides: list[str]):
+    """Compose the run config for plain ``key=value`` overrides (no sweeps); raise ConfigError."""
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except MissingConfigException as exc:
+        text = str(exc)
+        if "recipe" in text:
+            name = next((o.split("=", 1)[1] for o in overrides if o.startswith("recipe=")), None)
+            what = f"unknown recipe '{name}'" if name else "no recipe given (recipe=NAME)"
+            raise ConfigError(f"{what}; available: {', '.join(available_recipes())}") from None
+        raise ConfigError(_one_line(exc)) from None
+    except (OmegaConfBaseException, CompactHydraException, ValueError) as exc:
+        raise ConfigError(_one_line(exc)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    return cfg
+
+
+def _check_no_missing(cfg) -> None:
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"config key '{missing[0]}' has no value; set it with {missing[0]}=...")
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Raise ConfigError (one line) unless every run the command line asks for composes.
+
+    ``argv`` is ``sys.argv[1:]``.  Hydra's own flags and ``hydra.*`` / ``hydra/*``
+    overrides are passed through unchecked.  For a sweep (``-m`` with ``a=1,2``)
+    each combination of sweep values is composed, so that a bad value anywhere
+    in the sweep fails before the first run starts.
+    """
+    plain: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _FLAGS_WITH_VALUE:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        plain.append(arg)
+    if not any(a.split("=", 1)[0].lstrip("+~") == "recipe" for a in plain):
+        raise ConfigError(f"no recipe given (recipe=NAME); available: {', '.join(available_recipes())}")
+    try:
+        parsed = OverridesParser.create().parse_overrides(plain)
+    except OverrideParseException as exc:
+        raise ConfigError(" ".join(str(exc).split())) from None
+    fixed, sweeps = [], []
+    for ov, text in zip(parsed, plain):
+        if ov.key_or_group.startswith("hydra"):
+            continue
+        if ov.is_sweep_override():
+            values = [f"{ov.get_key_element()}={v}" for v in ov.sweep_string_iterator()]
+            if not values:
+                raise ConfigError(f"{ov.key_or_group}: the sweep is empty")
+            sweeps.append(values)
+        else:
+            fixed.append(text)
+    for combo in itertools.product(*sweeps):
+        cfg = compose_config(fixed + list(combo))
+        _check_no_missing(cfg)
+
+
+def _check_out_dir(argv: list[str]) -> None:
+    """Refuse an out_dir whose nearest existing ancestor is not writable, before Hydra makes it."""
+    import os
+
+    for arg in argv:
+        if arg.startswith("out_dir="):
+            path = Path(arg.split("=", 1)[1]).expanduser().absolute()
+            probe = path
+            while not probe.exists() and probe != probe.parent:
+                probe = probe.parent
+            if probe.exists() and (not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK)):
+                raise ConfigError(f"out_dir '{path}' is not writable (at '{probe}')")
+
+
+def _print_metrics(mx: dict) -> None:
+    names = sorted(k[: -len("_floor")] for k in mx if k.endswith("_floor"))
+    if not names:
+        return
+    print(f"{'metric':<16}{'value':>12}{'95% CI':>26}{'floor':>12}")
+    for name in names:
+        lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
+        ci = f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else ""
+        print(f"{name:<16}{mx[name]:>12.4g}{ci:>26}{mx[name + '_floor']:>12.3g}")
+
+
+def _train_task(cfg_node) -> dict:
+    """Hydra task of scripts/train.py: one run into Hydra's output directory."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from genlab.experiment import run
+
+    cfg = OmegaConf.to_object(cfg_node)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    cfg.out_dir = str(run_dir)
+    if cfg.skip_complete and is_complete(run_dir):
+        print(f"{run_dir}  complete already, skipped", flush=True)
+        return read_metrics(run_dir)
+    try:
+        result = run(cfg, run_dir, progress=cfg.progress)
+    except ValueError as exc:
+        raise RunError(f"error: {' '.join(str(exc).split())}") from None
+    _print_metrics(result.metrics)
+    print(result.headline(), flush=True)
+    return result.metrics
+
+
+_TASKS = {"train": _train_task}
+
+
+def main_entry(task: str) -> None:
+    """Run ``task`` under ``@hydra.main`` after checking the command line (one-line errors)."""
+    import sys
+
+    import hydra
+
+    argv = sys.argv[1:]
+    try:
+        if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in argv):
+            check_overrides(argv)
+            _check_out_dir(argv)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    register_schema()
+    hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()

@@ -1,0 +1,111 @@
+"""The typed schema of a run, merged with the recipe YAML by Hydra.
+
+Every key a recipe or a command-line override may set is a field here, with
+its type.  Hydra composes ``recipes/config.yaml`` on top of this schema in
+struct mode, so a misspelled key or a value of the wrong type fails at
+composition, before any work, naming the key.
+
+One run = one truth, ``n`` training points from it, one estimator fitted to
+them, and an evaluation at size ``eval.m`` against fresh truth samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+__all__ = [
+    "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
+    "ESTIMATORS", "register_schema", "truth_params",
+]
+
+#: estimator families a recipe can name in ``estimator:``
+ESTIMATORS = ("empirical", "kde")
+
+
+@dataclass
+class TruthConfig:
+    """Which known law generates the data; see `genlab.distributions.make_truth`.
+
+    Only the fields a recipe sets (non-null) are passed on, so a field that the
+    chosen truth does not take is an error naming it.
+    """
+
+    name: str = "gmm_anisotropic"
+    dim: Optional[int] = None
+    n_modes: Optional[int] = None
+    radius: Optional[float] = None
+    sigma: Optional[float] = None
+    separation: Optional[float] = None
+    s: Optional[float] = None
+    amplitude: Optional[float] = None
+    n_terms: Optional[int] = None
+    ambient_dim: Optional[int] = None
+    intrinsic_dim: Optional[int] = None
+    base: Optional[str] = None
+    seed: Optional[int] = None
+
+
+@dataclass
+class KDEConfig:
+    """Gaussian KDE baseline; see `genlab.baselines.make_kde`.
+
+    ``bandwidth`` is a rule name (scott, silverman, theory, held_out) or a number.
+    """
+
+    bandwidth: str = "scott"
+    c: float = 1.0
+    boundary: str = "none"
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation against the truth, at a size ``m`` independent of the training n."""
+
+    m: int = 2000
+    reps: int = 3
+    seed: int = 0
+    metrics: List[str] = field(default_factory=lambda: ["w1", "sliced_w1"])
+
+
+@dataclass
+class RatesConfig:
+    """A sweep over the training size n and seeds, for `scripts/rates.py`."""
+
+    n: List[int] = field(default_factory=lambda: [250, 500, 1000, 2000, 4000])
+    seeds: int = 3
+    floor_factor: float = 3.0
+    metrics: List[str] = field(default_factory=list)
+    compare: List[str] = field(default_factory=list)
+    out_dir: Optional[str] = None
+
+
+@dataclass
+class RunConfig:
+    """One run: truth, estimator, sizes, seeds, device and where results go."""
+
+    name: str = "unnamed"
+    estimator: str = "kde"
+    n: int = 1000
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str = "runs/${name}/${now:%Y-%m-%d_%H-%M-%S-%f}"
+    progress: bool = True
+    skip_complete: bool = False
+    truth: TruthConfig = field(default_factory=TruthConfig)
+    kde: KDEConfig = field(default_factory=KDEConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    rates: RatesConfig = field(default_factory=RatesConfig)
+
+
+def register_schema() -> None:
+    """Store `RunConfig` as ``genlab_schema`` for ``recipes/config.yaml``'s defaults list."""
+    ConfigStore.instance().store(name="genlab_schema", node=RunConfig)
+
+
+def truth_params(truth: TruthConfig) -> dict:
+    """The non-null parameters of ``truth``, without its name."""
+    return {f.name: getattr(truth, f.name) for f in fields(truth)
+            if f.name != "name" and getattr(truth, f.name) is not None}
