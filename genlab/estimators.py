@@ -1,0 +1,79 @@
+"""Estimator families behind one interface: fit on n points, then sample (and maybe a density).
+
+`fit_estimator` returns a `Fitted` whatever the family, so the evaluation code
+never branches on the family.  A family that needs training adds a builder
+here and its config dataclass to `genlab.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+
+from genlab.distributions.base import Distribution
+
+__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS"]
+
+#: metrics that need the model's log-density as well as the truth's
+DENSITY_METRICS = ("tv", "kl", "hellinger")
+
+
+@dataclass
+class Fitted:
+    """A fitted estimator, as the evaluation sees it.
+
+    Attributes
+    ----------
+    samples : Tensor, shape (m, d)
+        The model's samples to score.  For the empirical measure these are
+        the n training points themselves (the measure's whole support).
+    log_prob : callable or None
+        ``x (k, d) -> (k,)`` log-density of the model, where it has one.
+    extras : dict
+        Numbers the family reports besides distances (bandwidth, loss, ...).
+    """
+
+    samples: torch.Tensor
+    log_prob: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    extras: dict = field(default_factory=dict)
+
+
+def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
+                  sample_generator: torch.Generator, seed: int, device: torch.device,
+                  run_dir=None) -> Fitted:
+    """Fit the estimator ``cfg.estimator`` to ``x_train`` (n, d) and draw ``m`` samples."""
+    name = cfg.estimator
+    if name == "empirical":
+        from genlab.baselines import EmpiricalMeasure
+
+        model = EmpiricalMeasure(x_train)
+        return Fitted(samples=model.points)
+    if name == "kde":
+        from genlab.baselines import make_kde
+
+        bounds = _cube_bounds(truth) if cfg.kde.boundary != "none" else None
+        model = make_kde(x_train, _bandwidth_arg(cfg.kde.bandwidth), s=_finite_or_none(truth.smoothness),
+                         c=cfg.kde.c, bounds=bounds, boundary=cfg.kde.boundary,
+                         generator=sample_generator)
+        return Fitted(samples=model.sample(m, generator=sample_generator), log_prob=model.log_prob,
+                      extras={"bandwidth": float(model.bandwidth)})
+    raise ValueError(f"estimator must be one of empirical, kde; got {name!r}")
+
+
+def _bandwidth_arg(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _finite_or_none(x: float):
+    return x if x == x and x not in (float("inf"), float("-inf")) else None
+
+
+def _cube_bounds(truth: Distribution):
+    low = getattr(truth, "low", -1.0)
+    high = getattr(truth, "high", 1.0)
+    return (float(low), float(high))

@@ -1,0 +1,142 @@
+"""One run, start to finish: truth -> n training points -> estimator -> evaluation -> files.
+
+`scripts/train.py` and every job of `scripts/rates.py` go through `run`, so a
+point on a rate plot is exactly a run a user can repeat by hand.
+
+Seeds (see `genlab.seeding`): the training data use ``derive_seed(seed, "data")``,
+the model's own randomness ``seed`` itself (families derive further streams),
+the model's evaluation samples ``derive_seed(seed, "sample")``, and the truth
+samples of the evaluation ``derive_seed(eval.seed, "eval", rep)`` -- which
+depend on neither n nor the training seed, so every run of a sweep is scored
+against the same truth samples.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+import metrics as M
+from genlab.config import ESTIMATORS, RunConfig, truth_params
+from genlab.device import resolve_device
+from genlab.distributions import make_truth
+from genlab.estimators import DENSITY_METRICS, fit_estimator
+from genlab.plots import plot_samples
+from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
+    ensure_writable_dir, write_json, write_samples
+from genlab.seeding import derive_seed, make_generator
+from genlab.validation import check_in, check_positive_int
+
+__all__ = ["RunResult", "run", "validate", "HEADLINE_ORDER"]
+
+PICTURE_FILE = "samples.png"
+#: metrics shown on the last printed line, in this order, when present
+HEADLINE_ORDER = ("tv", "w1", "kl", "sliced_w1", "w2", "mmd2")
+_NO_DENSITY_ESTIMATORS = ("empirical",)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+
+    def headline(self) -> str:
+        """``<run_dir>  tv 0.061 [0.058, 0.064] floor 0.002  w1 ...`` for the last printed line."""
+        parts = [str(self.run_dir)]
+        for name in HEADLINE_ORDER:
+            if name in self.metrics and self.metrics[name] is not None:
+                parts.append(_format_estimate(name, self.metrics))
+        return "  ".join(parts)
+
+
+def _format_estimate(name: str, mx: dict) -> str:
+    text = f"{name} {mx[name]:.4g}"
+    lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
+    if lo is not None and hi is not None:
+        text += f" [{lo:.4g}, {hi:.4g}]"
+    if mx.get(f"{name}_floor") is not None:
+        text += f" (floor {mx[f'{name}_floor']:.3g})"
+    return text
+
+
+def validate(cfg: RunConfig) -> None:
+    """Checks that compose cannot make (values, not types); ValueError naming the key."""
+    check_positive_int("n", cfg.n)
+    check_positive_int("eval.m", cfg.eval.m)
+    check_positive_int("eval.reps", cfg.eval.reps)
+    check_in("estimator", cfg.estimator, ESTIMATORS)
+    if not cfg.eval.metrics:
+        raise ValueError("eval.metrics is empty; name at least one metric")
+    for name in cfg.eval.metrics:
+        check_in("eval.metrics", name, M.METRIC_NAMES)
+        if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
+            raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
+                             f"'{cfg.estimator}' has none")
+
+
+def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunResult:
+    """Fit ``cfg.estimator`` to ``cfg.n`` points of ``cfg.truth``, evaluate, write ``run_dir``.
+
+    Returns the flat metrics.  ``metrics.json`` is written last and atomically,
+    so a run that stops early leaves none.
+    """
+    t_start = time.perf_counter()
+    validate(cfg)
+    device = resolve_device(cfg.device)
+    truth = make_truth(cfg.truth.name, **truth_params(cfg.truth))
+    run_dir = ensure_writable_dir(run_dir)
+    for name in cfg.eval.metrics:
+        if name in DENSITY_METRICS and not truth.has_density:
+            raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
+                             f"'{cfg.truth.name}' has none on R^{truth.dim}")
+    atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+
+    x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
+    sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)
+    t_fit = time.perf_counter()
+    fitted = fit_estimator(cfg, truth, x_train, m=cfg.eval.m, sample_generator=sample_gen,
+                           seed=cfg.seed, device=device, run_dir=run_dir)
+    fit_seconds = time.perf_counter() - t_fit
+    samples = fitted.samples.detach().to("cpu", torch.float64)
+
+    def truth_sampler(k: int, rep_seed: int) -> np.ndarray:
+        g = make_generator(derive_seed(cfg.eval.seed, "eval", rep_seed))
+        return truth.sample(k, generator=g).cpu().numpy()
+
+    def truth_log_prob(x):
+        return truth.log_prob(torch.as_tensor(x, dtype=truth.dtype)).cpu().numpy()
+
+    model_log_prob = None
+    if fitted.log_prob is not None:
+        def model_log_prob(x):
+            with torch.no_grad():
+                return fitted.log_prob(torch.as_tensor(x, dtype=torch.float64, device=device)) \
+                    .cpu().numpy().astype(np.float64)
+
+    estimates = M.evaluate(truth_sampler, samples.numpy(), list(cfg.eval.metrics), m=cfg.eval.m,
+                           reps=cfg.eval.reps, seed=cfg.eval.seed,
+                           truth_log_prob=truth_log_prob if truth.has_density else None,
+                           model_log_prob=model_log_prob)
+    out: dict = {}
+    for name, est in estimates.items():
+        out.update(est.as_flat(name))
+    out.update({k: float(v) for k, v in fitted.extras.items()})
+    out.update(n=cfg.n, m=int(samples.shape[0]), seed=cfg.seed, dim=truth.dim,
+               fit_seconds=fit_seconds)
+
+    write_samples(run_dir / SAMPLES_FILE, samples.numpy())
+    plot_samples(run_dir / PICTURE_FILE, truth, samples.numpy(), truth_sampler(len(samples), 0),
+                 title=f"{cfg.name}: n = {cfg.n}, seed = {cfg.seed}")
+    out["wall_seconds"] = time.perf_counter() - t_start
+    write_json(run_dir / METRICS_FILE, out)
+    return RunResult(run_dir=run_dir, metrics=out)
+
+
+def _isfinite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

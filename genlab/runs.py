@@ -1,0 +1,95 @@
+"""What a run writes, written so that a crash never leaves a half-written file.
+
+A run directory holds ``config.yaml`` (the resolved config), ``metrics.json``
+(flat: metric name -> number, ``<metric>_floor`` beside each estimate with a
+floor), ``samples.npz`` (array ``samples``, shape (m, d)) and a picture.
+Every file is written to a temporary name in the same directory and moved
+into place with ``os.replace``, which is atomic on POSIX: a reader sees the
+old file or the new one, never a prefix.  ``metrics.json`` is written last,
+so its presence marks a complete run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "write_samples",
+           "read_metrics", "is_complete", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE",
+           "ensure_writable_dir"]
+
+METRICS_FILE = "metrics.json"
+SAMPLES_FILE = "samples.npz"
+CONFIG_FILE = "config.yaml"
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and parents) and check that a file can be written there."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"out_dir '{p}' is not writable: {exc.strerror or exc}") from None
+    return p
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else (math.inf if value > 0 else -math.inf)
+    return value
+
+
+def write_json(path: str | os.PathLike, mapping: Mapping[str, Any]) -> None:
+    """Atomically write a flat mapping as sorted, indented JSON (NaN becomes null)."""
+    clean = {str(k): _jsonable(v) for k, v in mapping.items()}
+    atomic_write_text(path, json.dumps(clean, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def write_samples(path: str | os.PathLike, samples) -> None:
+    """Atomically write ``samples`` (m, d) as the array ``samples`` of an .npz file."""
+    buf = io.BytesIO()
+    np.savez(buf, samples=np.asarray(samples))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict:
+    """The metrics of a complete run (raises FileNotFoundError otherwise)."""
+    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
+
+
+def is_complete(run_dir: str | os.PathLike) -> bool:
+    """A run is complete when its metrics.json exists (it is written last, atomically)."""
+    return (Path(run_dir) / METRICS_FILE).is_file()

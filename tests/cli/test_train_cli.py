@@ -1,0 +1,83 @@
+"""The command-line contract of scripts/train.py: outputs, last line, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "scripts" / "train.py"
+
+
+def train(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HYDRA_FULL_ERROR="")
+    env.pop("HYDRA_FULL_ERROR")
+    return subprocess.run([sys.executable, str(TRAIN), *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=300)
+
+
+def test_kde_gmm_writes_the_four_outputs_and_prints_its_run_dir(tmp_path):
+    out = tmp_path / "run"
+    proc = train("recipe=kde_gmm", "n=400", "eval.m=300", "eval.reps=2", "kde.bandwidth=scott",
+                 "eval.metrics=[w1,sliced_w1,tv,tv_hist]", f"out_dir={out}", "progress=false")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("config.yaml", "metrics.json", "samples.npz", "samples.png"):
+        assert (out / name).is_file(), name
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith(str(out))
+    assert "w1" in last and "floor" in last
+    mx = json.loads((out / "metrics.json").read_text())
+    for name in ("w1", "sliced_w1", "tv", "tv_hist"):
+        assert isinstance(mx[name], float)
+        assert f"{name}_floor" in mx
+    assert mx["n"] == 400
+    with np.load(out / "samples.npz") as z:
+        assert z["samples"].shape == (300, 2)
+
+
+def test_default_out_dir_is_under_runs_recipe(tmp_path):
+    proc = train("recipe=empirical_gmm", "n=50", "eval.m=100", "eval.reps=2", "eval.metrics=[w1]",
+                 "progress=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = Path(proc.stdout.strip().splitlines()[-1].split()[0])
+    assert run_dir.parts[:2] == ("runs", "empirical_gmm")
+    assert (tmp_path / run_dir / "metrics.json").is_file()
+
+
+BAD = [
+    (["recipe=no_such_recipe"], "unknown recipe 'no_such_recipe'; available: "),
+    ([], "no recipe given"),
+    (["recipe=kde_gmm", "nn=3"], "unknown config key 'nn'"),
+    (["recipe=kde_gmm", "truth.dimm=3"], "unknown config key 'truth.dimm'"),
+    (["recipe=kde_gmm", "n=many"], "n: Value 'many'"),
+    (["recipe=kde_gmm", "n=0"], "n must be a positive integer"),
+    (["recipe=kde_gmm", "n=-5"], "n must be a positive integer"),
+    (["recipe=kde_gmm", "eval.m=0"], "eval.m must be a positive integer"),
+    (["recipe=kde_gmm", "estimator=vae"], "estimator must be one of"),
+    (["recipe=kde_gmm", "eval.metrics=[w7]"], "eval.metrics must be one of"),
+    (["recipe=empirical_gmm", "eval.metrics=[tv]"], "needs the model's density"),
+    (["recipe=kde_gmm", "truth.name=gmm_nope"], "gmm_nope"),
+    (["recipe=kde_gmm", "truth.s=2.0"], "s"),
+    (["recipe=kde_gmm", "kde.bandwidth=-1"], "bandwidth"),
+    (["recipe=kde_gmm", "device=tpu"], "device must be auto, cpu or cuda"),
+    (["-m", "recipe=kde_gmm", "n=100,0"], "n must be a positive integer"),
+    (["-m", "recipe=kde_gmm", "n=100,abc"], "n: Value 'abc'"),
+    (["recipe=kde_gmm", "out_dir=/proc/genlab_cannot_write"], "not writable"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) or "empty" for a, _ in BAD])
+def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path):
+    proc = train(*args, "progress=false", cwd=tmp_path) if args else train(cwd=tmp_path)
+    assert proc.returncode != 0
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
