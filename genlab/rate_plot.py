@@ -1,0 +1,96 @@
+"""The paper figure of a rate sweep: error against n on log-log axes, fit and theory beside.
+
+Per metric one panel: the mean over seeds at each n with its 95% CI, the
+fitted power law with slope +- CI in the legend, the theory slope as a dashed
+line anchored at the first fitted point, and the noise floor as a shaded band
+below which the metric cannot see.  Several recipes share a panel.
+Written as PDF (vector, for papers) and PNG (to look at).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_rates", "PanelCurve"]
+
+_STYLE = {"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7, "pdf.fonttype": 42,
+          "ps.fonttype": 42}
+
+
+class PanelCurve:
+    """One recipe's points, fit and theory for one metric."""
+
+    def __init__(self, label, ns, values, floors, fit=None, theory=None, left_out=()):
+        self.label = label
+        self.ns = np.asarray(ns, float)
+        self.values = np.asarray(values, float)      # (k, S), NaN = missing
+        self.floors = np.asarray(floors, float)      # (k, S)
+        self.fit = fit                               # dict from RateFit.to_dict() or None
+        self.theory = theory                         # dict(exponent, source) or None
+        self.left_out = set(left_out)
+
+
+def _mean_ci(values: np.ndarray):
+    mean = np.nanmean(values, axis=1)
+    count = np.sum(np.isfinite(values), axis=1)
+    sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
+    from scipy import stats
+
+    tq = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), np.nan)
+    half = tq * sd / np.sqrt(np.maximum(count, 1))
+    return mean, np.nan_to_num(half)
+
+
+def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "") -> list[Path]:
+    """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
+    with plt.rc_context(_STYLE):
+        k = len(panels)
+        fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.2), squeeze=False)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for ax, (metric, curves) in zip(axes[0], panels.items()):
+            for c_idx, cur in enumerate(curves):
+                color = colors[c_idx % len(colors)]
+                mean, half = _mean_ci(cur.values)
+                ok = np.isfinite(mean)
+                used = np.array([n not in cur.left_out for n in cur.ns])
+                ax.errorbar(cur.ns[ok & used], mean[ok & used], yerr=half[ok & used], fmt="o",
+                            color=color, ms=4, capsize=2, label=cur.label)
+                if np.any(ok & ~used):
+                    ax.errorbar(cur.ns[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
+                                mfc="none", color=color, ms=4, capsize=2, label="_nolegend_")
+                floor = np.nanmean(cur.floors, axis=1)
+                if np.any(np.isfinite(floor)):
+                    ax.fill_between(cur.ns, np.nanmin(floor) * 1e-2, floor, color=color, alpha=0.12, lw=0,
+                                    label=f"floor ({cur.label})")
+                if cur.fit is not None:
+                    nn = np.geomspace(cur.ns.min(), cur.ns.max(), 50)
+                    lo, hi = cur.fit["slope_ci"]
+                    ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
+                            lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+                if cur.theory is not None and cur.fit is not None and cur.fit.get("used"):
+                    n0 = float(min(cur.fit["used"]))
+                    i0 = int(np.where(cur.ns == n0)[0][0])
+                    nn = np.geomspace(n0, cur.ns.max(), 20)
+                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color=color, lw=1,
+                            label=f"theory {cur.theory['exponent']:+.3f}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("training sample size $n$")
+            ax.set_ylabel(metric)
+            ax.set_title(metric)
+            ax.grid(True, which="both", lw=0.3, alpha=0.5)
+            ax.legend(loc="best", frameon=False)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        paths = [Path(f"{path_stem}.pdf"), Path(f"{path_stem}.png")]
+        for p in paths:
+            fig.savefig(p, dpi=150, bbox_inches="tight")
+        plt.close(fig)
+    return paths

@@ -1,0 +1,141 @@
+"""From the runs of a sweep to measured exponents beside theory: rates.json and tables.
+
+For each recipe and metric: `metrics.fit_rate` over the (n, seed) grid, with
+points at the floor left out and named; the theory exponent from
+`genlab.theory.predicted_exponent` with its source and assumptions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import metrics as M
+from genlab.sweep import RunRecord, metric_table
+from genlab.theory import predicted_exponent
+
+__all__ = ["MetricRate", "fit_metric", "theory_for", "write_json_report", "markdown_table",
+           "latex_table", "METRIC_TO_THEORY"]
+
+#: metric name -> (theory metric, p)
+METRIC_TO_THEORY = {"w1": ("w1", 1), "w2": ("w2", 2), "sliced_w1": ("w1", 1), "sliced_w2": ("w2", 2),
+                    "tv": ("tv", 1), "tv_hist": ("tv", 1)}
+
+
+@dataclass
+class MetricRate:
+    recipe: str
+    metric: str
+    ns: list
+    values: np.ndarray
+    floors: np.ndarray
+    fit: dict | None
+    fit_error: str | None
+    theory: dict | None
+    floor_warning: str | None
+
+    def to_dict(self) -> dict:
+        return {"recipe": self.recipe, "metric": self.metric, "n": self.ns,
+                "mean": [None if not math.isfinite(v) else v for v in np.nanmean(self.values, 1)],
+                "floor": [None if not math.isfinite(v) else v for v in np.nanmean(self.floors, 1)],
+                "fit": self.fit, "fit_error": self.fit_error, "theory": self.theory,
+                "floor_warning": self.floor_warning}
+
+
+def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
+    """The theory exponent for ``estimator`` in ``metric`` at this run's truth, or None."""
+    if metric not in METRIC_TO_THEORY:
+        return None
+    tmetric, p = METRIC_TO_THEORY[metric]
+    meta = _truth_meta(config)
+    d = int(meta["dim"])
+    s = float(meta["smoothness"])
+    s = s if math.isfinite(s) else None
+    intrinsic = meta["intrinsic_dim"]
+    try:
+        pred = predicted_exponent(estimator, tmetric, d=d, s=s, p=p,
+                                  intrinsic_dim=None if intrinsic in (None, d) else int(intrinsic))
+    except ValueError:
+        return None
+    if pred is None:
+        return None
+    out = {"exponent": float(pred.exponent), "source": pred.source, "assumptions": pred.assumptions,
+           "log_factor": pred.log_factor}
+    if metric.startswith("sliced"):
+        out["note"] = "theory is for the unsliced metric; sliced W is dimension-free (-1/2) in n"
+    return out
+
+
+def _truth_meta(config: dict) -> dict:
+    """dim, smoothness and intrinsic dimension of the truth a run's config names."""
+    from genlab.distributions import make_truth
+
+    truth = dict(config["truth"])
+    name = truth.pop("name")
+    return make_truth(name, **{k: v for k, v in truth.items() if v is not None}).describe()
+
+
+def fit_metric(records: list[RunRecord], recipe: str, metric: str, ns: list[int], seeds: list[int],
+               floor_factor: float) -> MetricRate:
+    values, floors, _ = metric_table(records, metric, ns, seeds)
+    fit, err = None, None
+    try:
+        res = M.fit_rate(np.asarray(ns, float), values, floors, floor_factor=floor_factor)
+        fit = res.to_dict()
+    except ValueError as exc:
+        err = str(exc)
+    warn = None
+    mean_v, mean_f = np.nanmean(values, 1), np.nanmean(floors, 1)
+    close = [n for n, v, f in zip(ns, mean_v, mean_f)
+             if math.isfinite(v) and math.isfinite(f) and v <= floor_factor * f]
+    if close:
+        warn = (f"{metric}: at n = {', '.join(map(str, close))} the error is within {floor_factor:g}x "
+                f"of the floor at the evaluation size; those points measure the metric, not the "
+                f"model (raise eval.m)")
+    config = next((r.config for r in records if r.recipe == recipe), {})
+    theory = theory_for(config.get("estimator", ""), metric, config)
+    return MetricRate(recipe, metric, list(ns), values, floors, fit, err, theory, warn)
+
+
+def write_json_report(path: Path, rates: list[MetricRate], missing: dict) -> None:
+    from genlab.runs import atomic_write_text
+
+    doc = {"rates": [r.to_dict() for r in rates],
+           "missing_runs": {k: [{"n": n, "seed": s} for n, s in v] for k, v in missing.items()}}
+    atomic_write_text(path, json.dumps(doc, indent=2, default=float) + "\n")
+
+
+def _fmt_fit(r: MetricRate) -> tuple[str, str]:
+    if r.fit is None:
+        return "—", "—"
+    lo, hi = r.fit["slope_ci"]
+    return f"{r.fit['slope']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]"
+
+
+def markdown_table(rates: list[MetricRate]) -> str:
+    lines = ["| recipe | metric | measured slope | 95% CI | theory | source |",
+             "|---|---|---|---|---|---|"]
+    for r in rates:
+        slope, ci = _fmt_fit(r)
+        th = f"{r.theory['exponent']:+.3f}" if r.theory else "—"
+        src = r.theory["source"] if r.theory else "—"
+        lines.append(f"| {r.recipe} | {r.metric} | {slope} | {ci} | {th} | {src} |")
+    return "\n".join(lines) + "\n"
+
+
+def latex_table(rates: list[MetricRate]) -> str:
+    rows = []
+    for r in rates:
+        slope, ci = _fmt_fit(r)
+        th = f"${r.theory['exponent']:+.3f}$" if r.theory else "--"
+        recipe = r.recipe.replace("_", r"\_")
+        metric = r.metric.replace("_", r"\_")
+        ci_tex = ci.replace("[", "$[").replace("]", "]$") if ci != "—" else "--"
+        slope_tex = f"${slope}$" if slope != "—" else "--"
+        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {th} \\\\")
+    return ("\\begin{tabular}{llrcr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & theory \\\\\n"
+            "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
