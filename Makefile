@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-RECIPE  ?= diffusion_gmm
+RECIPE  ?= kde_gmm
 ARGS    ?=
 
 .PHONY: run test install clean
