@@ -4,8 +4,10 @@ Hydra reports a bad override as several lines plus a hint about
 HYDRA_FULL_ERROR.  Before handing ``sys.argv`` to ``@hydra.main`` the scripts
 call `check_overrides`, which composes the config once per value of every
 sweep (through Hydra's compose API, so the grammar is Hydra's own) and turns
-the first failure into one line that names the key.  Errors raised while a
-run works are `RunError`, which Hydra prints as its message alone.
+the first failure into one line that names the key; value checks (n > 0, the
+truth's parameters, ...) run for every combination too, so a bad value
+anywhere in a sweep fails before the first run.  Errors raised while a run
+works are printed as one line by `_fail`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from genlab.config import register_schema
 from genlab.runs import is_complete, read_metrics
 
-__all__ = ["RECIPES_DIR", "RunError", "ConfigError", "available_recipes", "check_overrides",
+__all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "check_overrides",
            "compose_config"]
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -31,10 +33,6 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 # Hydra's own flags, which carry no config override.
 _FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
                      "--experimental-rerun", "--info", "-i"}
-
-
-class RunError(CompactHydraException):
-    """A run stopped for a reason stated in one line (printed by Hydra without traceback)."""
 
 
 class ConfigError(ValueError):
@@ -129,20 +127,38 @@ def check_overrides(argv: list[str]) -> None:
     for combo in itertools.product(*sweeps):
         cfg = compose_config(fixed + list(combo))
         _check_no_missing(cfg)
+        _check_values(cfg, " ".join(combo))
+
+
+def _check_values(cfg_node, where: str) -> None:
+    """Value checks of a composed config (cheap: no data, no model)."""
+    from genlab.config import truth_params
+    from genlab.distributions import make_truth
+    from genlab.experiment import validate
+
+    cfg = OmegaConf.to_object(cfg_node)
+    try:
+        validate(cfg)
+        make_truth(cfg.truth.name, **truth_params(cfg.truth))
+    except ValueError as exc:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(prefix + " ".join(str(exc).split())) from None
 
 
 def _check_out_dir(argv: list[str]) -> None:
-    """Refuse an out_dir whose nearest existing ancestor is not writable, before Hydra makes it."""
-    import os
+    """Create an explicit out_dir and probe it, so an unwritable one fails before any work.
+
+    (``os.access`` is no test: for root it says yes even under /proc.)  Hydra
+    uses this very directory as its run (or sweep) directory.
+    """
+    from genlab.runs import ensure_writable_dir
 
     for arg in argv:
-        if arg.startswith("out_dir="):
-            path = Path(arg.split("=", 1)[1]).expanduser().absolute()
-            probe = path
-            while not probe.exists() and probe != probe.parent:
-                probe = probe.parent
-            if probe.exists() and (not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK)):
-                raise ConfigError(f"out_dir '{path}' is not writable (at '{probe}')")
+        if arg.startswith("out_dir=") and "${" not in arg:
+            try:
+                ensure_writable_dir(Path(arg.split("=", 1)[1]).expanduser())
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
 
 
 def _print_metrics(mx: dict) -> None:
@@ -171,10 +187,33 @@ def _train_task(cfg_node) -> dict:
     try:
         result = run(cfg, run_dir, progress=cfg.progress)
     except ValueError as exc:
-        raise RunError(f"error: {' '.join(str(exc).split())}") from None
+        _fail(f"error: {' '.join(str(exc).split())}")
+        return None
     _print_metrics(result.metrics)
     print(result.headline(), flush=True)
     return result.metrics
+
+
+_FAILED: list[str] = []
+
+
+def _fail(message: str) -> None:
+    """Report a failed run in one line: exit now in a single run; in a sweep, go on and exit 1 at the end.
+
+    Hydra would add its own lines (the overrides, a hint about HYDRA_FULL_ERROR)
+    around an exception, so the message is printed here and the process ends
+    with ``sys.exit`` (SystemExit passes through Hydra untouched).
+    """
+    import sys
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    print(message, file=sys.stderr, flush=True)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        _FAILED.append(message)
+        return
+    sys.exit(2)
 
 
 _TASKS = {"train": _train_task}
@@ -196,3 +235,6 @@ def main_entry(task: str) -> None:
         sys.exit(2)
     register_schema()
     hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()
+    if _FAILED:
+        print(f"error: {len(_FAILED)} run(s) of the sweep failed", file=sys.stderr)
+        sys.exit(1)

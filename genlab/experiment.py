@@ -71,6 +71,10 @@ def validate(cfg: RunConfig) -> None:
     check_positive_int("eval.m", cfg.eval.m)
     check_positive_int("eval.reps", cfg.eval.reps)
     check_in("estimator", cfg.estimator, ESTIMATORS)
+    if cfg.device not in ("auto", "cpu") and not cfg.device.startswith("cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    if cfg.estimator == "kde":
+        _validate_bandwidth(cfg.kde.bandwidth)
     if not cfg.eval.metrics:
         raise ValueError("eval.metrics is empty; name at least one metric")
     for name in cfg.eval.metrics:
@@ -78,6 +82,18 @@ def validate(cfg: RunConfig) -> None:
         if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
+
+
+def _validate_bandwidth(text: str) -> None:
+    from genlab.baselines import BANDWIDTH_RULES
+
+    try:
+        h = float(text)
+    except ValueError:
+        check_in("kde.bandwidth", text, BANDWIDTH_RULES + ("<a positive number>",))
+        return
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"kde.bandwidth must be > 0, got {text}")
 
 
 def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunResult:
@@ -136,7 +152,3 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     out["wall_seconds"] = time.perf_counter() - t_start
     write_json(run_dir / METRICS_FILE, out)
     return RunResult(run_dir=run_dir, metrics=out)
-
-
-def _isfinite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -46,8 +46,8 @@ def test_default_out_dir_is_under_runs_recipe(tmp_path):
                  "progress=false", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     run_dir = Path(proc.stdout.strip().splitlines()[-1].split()[0])
-    assert run_dir.parts[:2] == ("runs", "empirical_gmm")
-    assert (tmp_path / run_dir / "metrics.json").is_file()
+    assert run_dir.resolve().relative_to(tmp_path.resolve()).parts[:2] == ("runs", "empirical_gmm")
+    assert (run_dir / "metrics.json").is_file()
 
 
 BAD = [
@@ -64,7 +64,8 @@ BAD = [
     (["recipe=empirical_gmm", "eval.metrics=[tv]"], "needs the model's density"),
     (["recipe=kde_gmm", "truth.name=gmm_nope"], "gmm_nope"),
     (["recipe=kde_gmm", "truth.s=2.0"], "s"),
-    (["recipe=kde_gmm", "kde.bandwidth=-1"], "bandwidth"),
+    (["recipe=kde_gmm", "kde.bandwidth=-1"], "kde.bandwidth must be > 0"),
+    (["recipe=kde_gmm", "kde.bandwidth=wide"], "kde.bandwidth must be one of"),
     (["recipe=kde_gmm", "device=tpu"], "device must be auto, cpu or cuda"),
     (["-m", "recipe=kde_gmm", "n=100,0"], "n must be a positive integer"),
     (["-m", "recipe=kde_gmm", "n=100,abc"], "n: Value 'abc'"),
@@ -73,6 +74,23 @@ BAD = [
 
 
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) or "empty" for a, _ in BAD])
+def test_bad_input_is_refused_in_one_line_before_any_work(args, message, tmp_path):
+    """In-process: every bad command line is refused by the up-front check, in one line."""
+    from genlab.cli import ConfigError, _check_out_dir, check_overrides
+
+    with pytest.raises(ConfigError) as info:
+        check_overrides(list(args))
+        _check_out_dir(list(args))
+    text = str(info.value)
+    assert "\n" not in text and message in text, text
+
+
+# Through the real script: exit status, stderr of one line, nothing written.
+SCRIPT_CASES = [BAD[0], BAD[2], BAD[4], BAD[5], BAD[16], BAD[18],
+                (["recipe=kde_gmm", "kde.bandwidth=-1", "n=50", "eval.m=50"], "kde.bandwidth must be > 0")]
+
+
+@pytest.mark.parametrize("args,message", SCRIPT_CASES, ids=[" ".join(a) for a, _ in SCRIPT_CASES])
 def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path):
     proc = train(*args, "progress=false", cwd=tmp_path) if args else train(cwd=tmp_path)
     assert proc.returncode != 0
