@@ -18,7 +18,7 @@ from hydra.core.config_store import ConfigStore
 
 __all__ = [
     "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
-    "ESTIMATORS", "register_schema", "truth_params",
+    "ESTIMATORS", "register_schema", "truth_kwargs",
 ]
 
 #: estimator families a recipe can name in ``estimator:``
@@ -105,7 +105,7 @@ def register_schema() -> None:
     ConfigStore.instance().store(name="genlab_schema", node=RunConfig)
 
 
-def truth_params(truth: TruthConfig) -> dict:
+def truth_kwargs(truth: TruthConfig) -> dict:
     """The non-null parameters of ``truth``, without its name."""
     return {f.name: getattr(truth, f.name) for f in fields(truth)
             if f.name != "name" and getattr(truth, f.name) is not None}

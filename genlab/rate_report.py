@@ -22,8 +22,8 @@ __all__ = ["MetricRate", "fit_metric", "theory_for", "write_json_report", "markd
            "latex_table", "METRIC_TO_THEORY"]
 
 #: metric name -> (theory metric, p)
-METRIC_TO_THEORY = {"w1": ("w1", 1), "w2": ("w2", 2), "sliced_w1": ("w1", 1), "sliced_w2": ("w2", 2),
-                    "tv": ("tv", 1), "tv_hist": ("tv", 1)}
+METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w2": ("wasserstein", 2), "tv": ("tv", 1),
+                    "tv_hist": ("tv", 1)}
 
 
 @dataclass
@@ -65,8 +65,6 @@ def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
         return None
     out = {"exponent": float(pred.exponent), "source": pred.source, "assumptions": pred.assumptions,
            "log_factor": pred.log_factor}
-    if metric.startswith("sliced"):
-        out["note"] = "theory is for the unsliced metric; sliced W is dimension-free (-1/2) in n"
     return out
 
 
@@ -112,7 +110,7 @@ def write_json_report(path: Path, rates: list[MetricRate], missing: dict) -> Non
 def _fmt_fit(r: MetricRate) -> tuple[str, str]:
     if r.fit is None:
         return "—", "—"
-    lo, hi = r.fit["slope_ci"]
+    lo, hi = r.fit["slope_ci_low"], r.fit["slope_ci_high"]
     return f"{r.fit['slope']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]"
 
 

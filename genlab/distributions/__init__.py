@@ -8,6 +8,7 @@ torch.Size([3, 2])
 
 from genlab.distributions.base import Distribution, NoDensityError
 from genlab.distributions.gaussian import GaussianMixture
+from genlab.distributions.law1d import MarginalLaw, has_marginal_law
 from genlab.distributions.manifold import Circle, Sphere, SubspaceDensity, random_orthonormal
 from genlab.distributions.registry import TRUTHS, make_truth, truth_params
 from genlab.distributions.smooth import SmoothDensity
@@ -23,6 +24,8 @@ __all__ = [
     "Sphere",
     "Circle",
     "random_orthonormal",
+    "MarginalLaw",
+    "has_marginal_law",
     "make_truth",
     "truth_params",
     "TRUTHS",

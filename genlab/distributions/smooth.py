@@ -110,6 +110,7 @@ class SmoothDensity(Distribution):
         self.seed = int(seed)
         self.smoothness = self.s
         self.support = f"[-1, 1]^{self.dim}"
+        self.low, self.high = -1.0, 1.0  # the cube [low, high]^d, as for Uniform
 
         j = np.arange(self.n_terms)
         decay = 2.0 ** (-j * self.s)

@@ -83,7 +83,7 @@ class Uniform(Distribution):
         inside = ((x >= self.low) & (x <= self.high)).all(dim=1, keepdim=True)
         return torch.where(inside, torch.zeros_like(x), torch.full_like(x, math.nan))
 
-    def cdf_1d(self, u) -> torch.Tensor:
+    def marginal_cdf(self, u) -> torch.Tensor:
         """Marginal CDF of each coordinate, elementwise on a tensor of any shape."""
         u = torch.as_tensor(u, dtype=self.dtype, device=self.device)
         return ((u - self.low) / (self.high - self.low)).clamp(0.0, 1.0)

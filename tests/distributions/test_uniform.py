@@ -51,7 +51,7 @@ def test_samples_ks_and_support(gen):
     x = law.sample(20_000, generator=gen(2))
     assert ((x >= -2.0) & (x < 5.0)).all()
     for i in range(3):
-        assert stats.kstest(x[:, i].numpy(), lambda t: law.cdf_1d(torch.as_tensor(t)).numpy()).pvalue > 1e-3
+        assert stats.kstest(x[:, i].numpy(), lambda t: law.marginal_cdf(torch.as_tensor(t)).numpy()).pvalue > 1e-3
 
 
 def test_metadata():
