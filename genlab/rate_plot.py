@@ -70,7 +70,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                                     label=f"floor ({cur.label})")
                 if cur.fit is not None:
                     nn = np.geomspace(cur.ns.min(), cur.ns.max(), 50)
-                    lo, hi = cur.fit["slope_ci"]
+                    lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
                             lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
                 if cur.theory is not None and cur.fit is not None and cur.fit.get("used"):

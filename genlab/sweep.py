@@ -97,11 +97,13 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
         while proc.poll() is None:
             time.sleep(0.5)
             now = sum((plan.run_dir(n, s) / METRICS_FILE).is_file() for n, s in plan.expected())
-            bar.update(now - done)
-            done = now
+            if now > done:
+                bar.update(now - done)
+                done = now
         stderr = proc.stderr.read()
         now = sum((plan.run_dir(n, s) / METRICS_FILE).is_file() for n, s in plan.expected())
-        bar.update(now - done)
+        if now > done:
+            bar.update(now - done)
         log.write(stderr)
     return subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)
 
