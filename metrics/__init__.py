@@ -1,0 +1,54 @@
+"""metrics: distances between a learned law and a known truth, each with its noise floor.
+
+A standalone library (numpy, scipy, torch and POT; nothing from genlab).
+Every function is pure, accepts numpy arrays and torch tensors alike,
+computes in float64 and returns python floats or small dataclasses.
+
+- :func:`wasserstein` (exact, 1-D and against a known 1-D law, sliced, Sinkhorn),
+  :func:`gaussian_w2` (Bures closed form)
+- :func:`total_variation` and the named estimators ``tv_*``
+- :func:`mmd2_unbiased`; :func:`kl`, :func:`hellinger`
+- :func:`noise_floor`, :func:`evaluate` (value, floor and CI per metric),
+  :class:`Estimate`
+- :func:`fit_rate` (exponent with bootstrap CI, floor-dominated points left out)
+"""
+
+from .divergences import hellinger, kl
+from .estimate import Estimate
+from .evaluate import METRIC_NAMES, evaluate
+from .floor import NoiseFloor, noise_floor
+from .gaussian import gaussian_w2
+from .mmd import median_bandwidth, mmd2_unbiased
+from .rates import RateFit, fit_rate
+from .tv import (
+    total_variation,
+    tv_classifier_lower_bound,
+    tv_density_samples,
+    tv_histogram,
+    tv_monte_carlo,
+    tv_quadrature,
+)
+from .wasserstein import projection_bank, wasserstein
+
+__all__ = [
+    "wasserstein",
+    "projection_bank",
+    "gaussian_w2",
+    "total_variation",
+    "tv_quadrature",
+    "tv_monte_carlo",
+    "tv_density_samples",
+    "tv_histogram",
+    "tv_classifier_lower_bound",
+    "mmd2_unbiased",
+    "median_bandwidth",
+    "kl",
+    "hellinger",
+    "noise_floor",
+    "NoiseFloor",
+    "Estimate",
+    "evaluate",
+    "METRIC_NAMES",
+    "fit_rate",
+    "RateFit",
+]

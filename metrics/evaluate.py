@@ -1,0 +1,183 @@
+"""One entry point: every requested metric between a truth and a model, with floor and CI.
+
+How each number is obtained (``reps`` = R, evaluation size m, level 1 - alpha)
+-----------------------------------------------------------------------------
+Sample metrics ("w1", "w2", "sliced_w1", "sliced_w2", "sinkhorn_w2", "mmd2",
+"tv_hist", "tv_classifier"):
+
+- value: the mean over r = 1..R of metric(model_samples, T_r), where T_r is a
+  fresh truth sample of size m drawn with seed derive_seed(seed, 1, r); the
+  model samples are fixed, so the interval reflects the truth-sample noise
+  only.
+- CI: value +- t_{R-1, 1-alpha/2} sd / sqrt(R) (sd over the R values; with
+  R = 1 no interval is given).
+- floor: :func:`metrics.noise_floor` of the same metric at the same m with
+  ``reps`` repetitions and seed derive_seed(seed, 2); floor_std its spread.
+  For "mmd2", an unbiased estimator whose null mean is 0, the floor is the
+  root mean square of the null values (its resolution), not their mean.
+  For "tv_classifier" the value is a LOWER BOUND of TV (``lower_bound`` True).
+
+Density metrics ("tv", "kl", "hellinger"; need ``truth_log_prob`` and
+``model_log_prob``), with p = truth and q = model:
+
+- value and CI: the Monte Carlo estimators of :func:`metrics.tv_monte_carlo`,
+  :func:`metrics.kl`, :func:`metrics.hellinger` over N = R * m truth samples
+  (seed derive_seed(seed, 3)), with their (1 - alpha) CLT interval.
+- floor: the CI half-width (ci_high - ci_low) / 2, the estimator's resolution,
+  since the metric between the truth and itself is exactly 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+from scipy import stats
+
+from ._validation import as_points, check_callable, check_positive_int, check_probability
+from .divergences import hellinger, kl
+from .estimate import Estimate
+from .floor import derive_seed, noise_floor
+from .mmd import mmd2_unbiased
+from .tv import tv_classifier_lower_bound, tv_histogram, tv_monte_carlo
+from .wasserstein import wasserstein
+
+__all__ = ["evaluate", "SAMPLE_METRICS", "DENSITY_METRICS", "METRIC_NAMES"]
+
+SAMPLE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "w1": lambda x, y: wasserstein(x, y, p=1, method="exact"),
+    "w2": lambda x, y: wasserstein(x, y, p=2, method="exact"),
+    "sliced_w1": lambda x, y: wasserstein(x, y, p=1, method="sliced"),
+    "sliced_w2": lambda x, y: wasserstein(x, y, p=2, method="sliced"),
+    "sinkhorn_w2": lambda x, y: wasserstein(x, y, p=2, method="sinkhorn"),
+    "mmd2": lambda x, y: mmd2_unbiased(x, y),
+    "tv_hist": lambda x, y: tv_histogram(x, y).value,
+    "tv_classifier": lambda x, y: tv_classifier_lower_bound(x, y).value,
+}
+DENSITY_METRICS = ("tv", "kl", "hellinger")
+METRIC_NAMES = tuple(SAMPLE_METRICS) + DENSITY_METRICS
+
+
+def _log_prob(name: str, f: Callable, x: np.ndarray) -> np.ndarray:
+    out = f(x)
+    if hasattr(out, "detach"):
+        out = out.detach().cpu().numpy()
+    out = np.asarray(out, dtype=np.float64).reshape(-1)
+    if out.shape[0] != x.shape[0]:
+        raise ValueError(f"{name} must map (n, d) points to (n,) log-densities, got shape {out.shape}")
+    return out
+
+
+def evaluate(
+    truth_sampler: Callable[[int, int], Any],
+    model_samples: Any,
+    names,
+    *,
+    m: int | None = None,
+    reps: int = 5,
+    seed: int = 0,
+    truth_log_prob: Callable | None = None,
+    model_log_prob: Callable | None = None,
+    alpha: float = 0.05,
+) -> dict[str, Estimate]:
+    """Evaluate the metrics ``names`` between the truth and a model; see the module docstring.
+
+    Parameters
+    ----------
+    truth_sampler : callable
+        ``truth_sampler(n, seed) -> array (n, d)``.
+    model_samples : array_like or torch.Tensor, shape (m', d)
+    names : iterable of str
+        From ``METRIC_NAMES``: "w1", "w2" (exact), "sliced_w1", "sliced_w2",
+        "sinkhorn_w2", "mmd2", "tv_hist" (d <= 2), "tv_classifier" (lower bound),
+        "tv", "kl", "hellinger" (these three need both log-probs).
+    m : int, optional
+        Evaluation size of each truth sample; default m' = len(model_samples),
+        so that value and floor are at the same size.
+    reps : int, default 5
+    seed : int, default 0
+        Evaluation seed; truth samples depend on (seed, m) only, not on the model.
+    truth_log_prob, model_log_prob : callable, optional
+        ``(n, d) -> (n,)`` normalised log-densities.
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    dict of str to Estimate, in the order of ``names``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normal = lambda n, s: np.random.default_rng(s).normal(size=(n, 1))
+    >>> model = np.random.default_rng(123).normal(0.5, 1.0, size=(400, 1))
+    >>> out = evaluate(normal, model, ["w1"], reps=3)
+    >>> sorted(out["w1"].as_flat("w1"))
+    ['w1', 'w1_ci_high', 'w1_ci_low', 'w1_floor']
+    >>> bool(out["w1"].value > 3 * out["w1"].floor)
+    True
+    """
+    check_callable("truth_sampler", truth_sampler)
+    x_model = as_points("model_samples", model_samples)
+    names = list([names] if isinstance(names, str) else names)
+    for name in names:
+        if name not in METRIC_NAMES:
+            raise ValueError(f"names: unknown metric {name!r}; valid: {', '.join(METRIC_NAMES)}")
+    m = len(x_model) if m is None else check_positive_int("m", m)
+    reps = check_positive_int("reps", reps)
+    alpha = check_probability("alpha", alpha)
+    d = x_model.shape[1]
+    if any(n in DENSITY_METRICS for n in names):
+        if truth_log_prob is None or model_log_prob is None:
+            raise ValueError("truth_log_prob and model_log_prob are required for 'tv', 'kl', 'hellinger'")
+        check_callable("truth_log_prob", truth_log_prob)
+        check_callable("model_log_prob", model_log_prob)
+    if "tv_hist" in names and d > 2:
+        raise ValueError(f"names: 'tv_hist' needs d <= 2, the model samples have d = {d}")
+
+    truth = [None] * reps
+
+    def truth_sample(r: int) -> np.ndarray:
+        if truth[r] is None:
+            t = as_points("truth_sampler output", truth_sampler(m, derive_seed(seed, 1, r)), dim=d)
+            if len(t) != m:
+                raise ValueError(f"truth_sampler must return {m} points, got {len(t)}")
+            truth[r] = t
+        return truth[r]
+
+    density = None
+    out: dict[str, Estimate] = {}
+    for name in names:
+        if name in SAMPLE_METRICS:
+            metric = SAMPLE_METRICS[name]
+            vals = np.array([metric(x_model, truth_sample(r)) for r in range(reps)])
+            value = float(vals.mean())
+            if reps > 1:
+                half = float(stats.t.ppf(1 - alpha / 2, reps - 1) * vals.std(ddof=1) / math.sqrt(reps))
+                lo, hi = value - half, value + half
+            else:
+                lo = hi = None
+            fl = noise_floor(truth_sampler, m, metric, reps=reps, seed=derive_seed(seed, 2))
+            floor = float(np.sqrt(np.mean(np.square(fl.values)))) if name == "mmd2" else fl.mean
+            if name == "tv_classifier" and lo is not None:
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            note = (f"mean over {reps} truth samples of size {m} vs {len(x_model)} model samples; "
+                    f"{100 * (1 - alpha):g}% t interval; floor: same metric between truth samples "
+                    f"({'rms' if name == 'mmd2' else 'mean'} over {reps})")
+            if name == "tv_classifier":
+                note = "LOWER BOUND on TV (classifier two-sample test); " + note
+            out[name] = Estimate(value, floor=floor, ci_low=lo, ci_high=hi,
+                                 floor_std=None if math.isnan(fl.std) else fl.std,
+                                 lower_bound=name == "tv_classifier", note=note)
+        else:
+            if density is None:
+                xs = as_points("truth_sampler output", truth_sampler(reps * m, derive_seed(seed, 3)), dim=d)
+                density = (_log_prob("truth_log_prob", truth_log_prob, xs),
+                           _log_prob("model_log_prob", model_log_prob, xs))
+            lp, lq = density
+            fn = {"tv": tv_monte_carlo, "kl": kl, "hellinger": hellinger}[name]
+            e = fn(lp, lq, alpha=alpha)
+            half = 0.5 * (e.ci_high - e.ci_low) if math.isfinite(e.ci_high - e.ci_low) else None
+            out[name] = Estimate(e.value, floor=half, ci_low=e.ci_low, ci_high=e.ci_high, floor_std=0.0,
+                                 note=e.note + "; floor: CI half-width (the metric of the truth with itself is 0)")
+    return out

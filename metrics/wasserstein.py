@@ -1,0 +1,436 @@
+"""Wasserstein distances between samples, and against a known one-dimensional law.
+
+Conventions (all methods)
+-------------------------
+The ground cost is the Euclidean norm raised to the power p, c(x, y) = ||x - y||^p,
+with no factor 1/2. Every method returns the distance W_p itself,
+
+    W_p(mu, nu) = ( inf_{pi in Pi(mu, nu)} E_pi ||X - Y||^p )^{1/p},
+
+never W_p^p; for ``"sliced"`` and ``"sinkhorn"`` the returned number is the p-th
+root of the averaged (resp. debiased) p-th-power quantity, so that all four
+methods are on the W_p scale. Samples are empirical measures with uniform
+weights 1/n unless weights are given.
+
+References
+----------
+Villani, *Optimal Transport: Old and New* (2009), Def. 6.1 and Remark 2.19 (1-D).
+Peyre & Cuturi, *Computational Optimal Transport* (2019), Sec. 2.6 (1-D, eq. 2.37),
+Sec. 3.5 (network simplex), Sec. 4.5 (Sinkhorn divergence).
+Bonneel, Rabin, Peyre & Pfister, "Sliced and Radon Wasserstein barycenters of
+measures", J. Math. Imaging Vision 51 (2015).
+Feydy et al., "Interpolating between optimal transport and MMD using Sinkhorn
+divergences", AISTATS 2019 (the debiased divergence S_eps, eq. 3).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import ot
+from scipy import integrate, special
+from scipy.spatial.distance import cdist
+
+from ._validation import (
+    as_points,
+    as_weights,
+    check_in,
+    check_p,
+    check_positive,
+    check_positive_int,
+)
+
+__all__ = ["wasserstein", "projection_bank", "METHODS"]
+
+METHODS = ("exact", "1d", "sliced", "sinkhorn")
+
+# Gauss-Legendre rule for the interior quantile intervals of the known-law method.
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+# Memory (bytes) one chunk of projected points may take in the sliced method.
+_SLICED_CHUNK_BYTES = 64 * 2**20
+
+
+def wasserstein(
+    x: Any,
+    y: Any,
+    p: float = 1,
+    method: str = "exact",
+    *,
+    weights_x: Any = None,
+    weights_y: Any = None,
+    n_projections: int = 100,
+    seed: int = 0,
+    reg: float | None = None,
+    max_points: int = 10_000,
+    num_iter_max: int | None = None,
+    tol: float = 1e-7,
+) -> float:
+    """The Wasserstein distance W_p between two samples (or a sample and a 1-D law).
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor, shape (n, d) or (n,)
+        First sample (a 1-D array is n points on the line).
+    y : array_like or torch.Tensor, shape (m, d) or (m,); or, for ``method="1d"``
+        only, a known law: a ``scipy.stats`` frozen continuous distribution, or a
+        vectorised quantile function ``t -> F^{-1}(t)`` on (0, 1).
+    p : float, default 1
+        Order, p >= 1. The cost is ||x - y||^p (no 1/2).
+    method : {"exact", "1d", "sliced", "sinkhorn"}
+        ``"exact"``: the linear program solved by POT's network simplex
+        (``ot.emd2``) on the cost matrix ||x_i - y_j||^p; raises ``RuntimeError``
+        if POT stops before optimality (``result_code != 1``, e.g. the iteration
+        cap), instead of POT's warning.
+        ``"1d"``: d = 1 only; exact, by the quantile formula
+        W_p^p = int_0^1 |F^{-1}(t) - G^{-1}(t)|^p dt evaluated on the merged
+        cumulative weights (unequal sizes and weights are exact). Against a
+        known law the integral of each piece between quantile breakpoints is
+        computed by quadrature (16-point Gauss-Legendre on interior pieces, split
+        where the integrand changes sign; adaptive QUADPACK on the two tail
+        pieces), so there is no sampling error on the law's side; accurate to
+        about 1e-9 for continuous laws with smooth quantile functions.
+        ``"sliced"``: SW_p = ( mean_k W_p^p(<theta_k, x>, <theta_k, y>) )^{1/p} over
+        the fixed bank ``projection_bank(d, n_projections, seed)``; each 1-D
+        term is exact (sorting; unequal sizes by the merged-quantile formula).
+        The bank depends on (d, n_projections, seed) only, so values are
+        comparable across sample sizes and runs.
+        ``"sinkhorn"``: the debiased Sinkhorn divergence
+        S_eps = OT_eps(x, y) - (OT_eps(x, x) + OT_eps(y, y)) / 2, where
+        OT_eps(a, b) = min_pi <pi, C> + eps KL(pi | a x b) includes its entropy
+        term; the cross plan comes from POT (``ot.sinkhorn``, log-domain when
+        the kernel would underflow), the two self terms from the symmetric
+        log-domain iteration (which converges in tens of steps where POT's
+        alternating one needs ~10^5); both stop at an L2 marginal error of
+        ``tol`` and raise ``RuntimeError`` if it is not reached. S_eps >= 0 approximates W_p^p, with
+        |S_eps - W_p^p| <= eps log(max(n, m)) for uniform weights; the value
+        returned is max(S_eps, 0)^{1/p}.
+    weights_x, weights_y : array_like, shape (n,) / (m,), optional
+        Probability weights (non-negative, summing to 1); uniform by default.
+        ``weights_y`` is ignored when ``y`` is a law.
+    n_projections : int, default 100
+        Size of the projection bank (``"sliced"``).
+    seed : int, default 0
+        Seed of the projection bank (``"sliced"``); nothing else is random.
+    reg : float, optional
+        Entropic regularisation eps in units of the cost ||x - y||^p
+        (``"sinkhorn"``). Default: 0.05 times the median of the cost over the
+        pairs (x_i, y_j).
+    max_points : int, default 10_000
+        Guard for ``"exact"`` and ``"sinkhorn"``, which build an n x m float64 cost
+        matrix: a ``ValueError`` is raised when n * m > max_points**2 (the default
+        allows 10^8 entries, 800 MB).
+    num_iter_max : int, optional
+        Iteration cap for the network simplex (default max(10^6, 10 n m)) or for
+        Sinkhorn (default 10^5).
+    tol : float, default 1e-7
+        Sinkhorn stops when the L2 norm of each marginal's violation is <= tol
+        (POT's criterion); the value then errs by at most about
+        sqrt(n) * tol * max C.
+
+    Returns
+    -------
+    float
+        W_p (not W_p^p).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[0.0], [1.0], [3.0]])
+    >>> round(wasserstein(x, x + 2.0), 12), round(wasserstein(x, x + 2.0, p=2, method="1d"), 12)
+    (2.0, 2.0)
+    >>> from scipy import stats
+    >>> round(wasserstein([0.0], stats.norm(), p=2, method="1d"), 9)   # (E Z^2)^{1/2}
+    1.0
+    """
+    check_in("method", method, METHODS)
+    p = check_p(p)
+    x = as_points("x", x)
+    if method == "1d" and _is_law(y):
+        if x.shape[1] != 1:
+            raise ValueError(f"x must be one-dimensional for a known law y, got dimension {x.shape[1]}")
+        wx = as_weights("weights_x", weights_x, x.shape[0])
+        return float(_w1d_law_pp(x[:, 0], wx, y, p) ** (1.0 / p))
+    y = as_points("y", y, dim=x.shape[1])
+    wx = as_weights("weights_x", weights_x, x.shape[0])
+    wy = as_weights("weights_y", weights_y, y.shape[0])
+    uniform = weights_x is None and weights_y is None
+
+    if method == "1d":
+        if x.shape[1] != 1:
+            raise ValueError(f"x must be one-dimensional for method='1d', got dimension {x.shape[1]}")
+        return float(_w1d_samples_pp(x[:, 0], wx, y[:, 0], wy, p, uniform) ** (1.0 / p))
+    if method == "sliced":
+        n_projections = check_positive_int("n_projections", n_projections)
+        theta = projection_bank(x.shape[1], n_projections, seed)
+        return float(_sliced_pp(x, wx, y, wy, p, theta, uniform) ** (1.0 / p))
+
+    max_points = check_positive_int("max_points", max_points)
+    n, m = x.shape[0], y.shape[0]
+    if n * m > max_points**2:
+        raise ValueError(
+            f"max_points: n*m = {n}*{m} cost entries exceed max_points**2 = {max_points**2} "
+            f"({8 * n * m / 2**30:.1f} GiB); subsample, use method='sliced', or raise max_points"
+        )
+    if method == "exact":
+        if num_iter_max is None:
+            num_iter_max = max(10**6, 10 * n * m)
+        num_iter_max = check_positive_int("num_iter_max", num_iter_max)
+        return float(_emd_pp(wx, wy, _cost(x, y, p), num_iter_max) ** (1.0 / p))
+    # sinkhorn
+    num_iter_max = check_positive_int("num_iter_max", 100_000 if num_iter_max is None else num_iter_max)
+    c_xy = _cost(x, y, p)
+    eps = 0.05 * float(np.median(c_xy)) if reg is None else check_positive("reg", reg)
+    if eps <= 0:
+        raise ValueError("reg: the median cost is 0 (x and y coincide); pass reg explicitly")
+    tol = check_positive("tol", tol)
+    ot_xy = _entropic_ot(wx, wy, c_xy, eps, num_iter_max, tol)
+    ot_xx = _entropic_ot_symmetric(wx, _cost(x, x, p), eps, num_iter_max, tol)
+    ot_yy = _entropic_ot_symmetric(wy, _cost(y, y, p), eps, num_iter_max, tol)
+    s_eps = ot_xy - 0.5 * (ot_xx + ot_yy)
+    return float(max(s_eps, 0.0) ** (1.0 / p))
+
+
+def projection_bank(d: int, n_projections: int = 100, seed: int = 0) -> np.ndarray:
+    """Directions theta_k uniform on the unit sphere S^{d-1}, fixed by (d, n_projections, seed).
+
+    Drawn as normalised standard Gaussians from ``numpy.random.default_rng(seed)``;
+    the bank of size k is the first k rows of any larger bank with the same seed.
+
+    Returns
+    -------
+    ndarray, shape (n_projections, d)
+
+    >>> b = projection_bank(3, 4)
+    >>> b.shape, bool(np.allclose(np.linalg.norm(b, axis=1), 1.0))
+    ((4, 3), True)
+    >>> bool(np.array_equal(projection_bank(3, 2), b[:2]))
+    True
+    """
+    d = check_positive_int("d", d)
+    n_projections = check_positive_int("n_projections", n_projections)
+    rng = np.random.default_rng(int(seed))
+    g = rng.standard_normal((n_projections, d))
+    return g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- exact
+
+
+def _cost(x: np.ndarray, y: np.ndarray, p: float) -> np.ndarray:
+    if p == 2:
+        return cdist(x, y, "sqeuclidean")
+    c = cdist(x, y, "euclidean")
+    return c if p == 1 else c**p
+
+
+def _emd_pp(a: np.ndarray, b: np.ndarray, cost: np.ndarray, num_iter_max: int) -> float:
+    with warnings.catch_warnings():
+        # POT only warns on non-optimality; the result code is checked below instead.
+        warnings.simplefilter("ignore", UserWarning)
+        value, log = ot.emd2(a, b, cost, numItermax=num_iter_max, log=True)
+    code = log.get("result_code", 1)
+    if code != 1:
+        reason = log.get("warning") or f"result_code {code}"
+        raise RuntimeError(f"ot.emd2 stopped before optimality: {reason} (num_iter_max={num_iter_max})")
+    return max(float(value), 0.0)
+
+
+def _log_weights(a: np.ndarray) -> np.ndarray:
+    out = np.full_like(a, -np.inf)
+    out[a > 0] = np.log(a[a > 0])
+    return out
+
+
+def _c_transform(log_w: np.ndarray, pot: np.ndarray, cost: np.ndarray, eps: float) -> np.ndarray:
+    """T(pot)_i = -eps log sum_j w_j exp((pot_j - C_ij) / eps), row-wise over ``cost`` (n, m)."""
+    return -eps * special.logsumexp(log_w[None, :] + (pot[None, :] - cost) / eps, axis=1)
+
+
+def _entropic_value(log_plan: np.ndarray, a, b, cost, eps) -> float:
+    """<P, C> + eps KL(P | a b^T) for the plan P = exp(log_plan)."""
+    plan = np.exp(log_plan)
+    log_ab = _log_weights(a)[:, None] + _log_weights(b)[None, :]
+    pos = plan > 0
+    kl = float(np.sum(plan[pos] * (log_plan[pos] - log_ab[pos])))
+    return float(np.sum(plan * cost)) + eps * kl
+
+
+def _entropic_ot(a, b, cost, eps: float, num_iter_max: int, stop: float) -> float:
+    """OT_eps(a, b) = min_P <P, C> + eps KL(P | a b^T) at POT's Sinkhorn plan, entropy term included.
+
+    ``ot.sinkhorn`` (kernel form; log-domain where exp(-C/eps) would underflow),
+    stopping when the L2 marginal error is <= ``stop``; raises ``RuntimeError``
+    when it is not reached within ``num_iter_max``.
+    """
+    method = "sinkhorn" if float(cost.max()) / eps < 600 else "sinkhorn_log"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        plan, log = ot.sinkhorn(
+            a, b, cost, eps, method=method, numItermax=num_iter_max, stopThr=stop, log=True, warn=False
+        )
+    err = float(log["err"][-1]) if len(log["err"]) else np.inf
+    if not np.isfinite(plan).all() or not err <= stop:
+        raise RuntimeError(
+            f"Sinkhorn ({method}, eps={eps:.3g}) did not converge within num_iter_max={num_iter_max}: "
+            f"marginal error {err:.3g} > {stop}; increase reg or num_iter_max"
+        )
+    with np.errstate(divide="ignore"):
+        log_plan = np.log(plan)
+    return _entropic_value(log_plan, a, b, cost, eps)
+
+
+def _entropic_ot_symmetric(a, cost, eps: float, num_iter_max: int, stop: float) -> float:
+    """OT_eps(a, a) by the symmetric iteration f <- (f + T(f)) / 2 in the log domain.
+
+    Alternating Sinkhorn needs ~10^5 iterations on the self-transport terms of
+    S_eps (measured: 89,060 for 300 points); the averaged symmetric update has
+    the same fixed point and converges in tens of steps (Feydy et al. 2019,
+    Sec. 3.1). Same stopping rule as POT: L2 marginal error <= ``stop``.
+    """
+    log_a = _log_weights(a)
+    f = np.zeros_like(a)
+    err = np.inf
+    for _ in range(num_iter_max):
+        t_f = _c_transform(log_a, f, cost, eps)
+        err = float(np.linalg.norm(a * np.expm1(np.clip((f - t_f) / eps, -700, 700))))
+        if err <= stop:
+            break
+        f = 0.5 * (f + t_f)
+    if not err <= stop:
+        raise RuntimeError(
+            f"symmetric Sinkhorn (eps={eps:.3g}) did not converge within num_iter_max={num_iter_max}: "
+            f"marginal error {err:.3g} > {stop}; increase reg or num_iter_max"
+        )
+    log_plan = (f[:, None] + f[None, :] - cost) / eps + log_a[:, None] + log_a[None, :]
+    return _entropic_value(log_plan, a, a, cost, eps)
+
+
+# ----------------------------------------------------------------------------- 1-D
+
+
+def _merged_quantile_index(wx: np.ndarray, wy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces (i_k, j_k, length_k) on which both quantile functions are constant.
+
+    For sorted supports with weights wx, wy, F^{-1}(t) = xs[i_k] and
+    G^{-1}(t) = ys[j_k] for t in the k-th interval between the merged
+    cumulative weights (Peyre & Cuturi 2019, Remark 2.30).
+    """
+    cx = np.cumsum(wx)
+    cy = np.cumsum(wy)
+    cx[-1] = cy[-1] = 1.0
+    t = np.unique(np.concatenate([cx, cy]))
+    t = t[t > 0]
+    lengths = np.diff(np.concatenate([[0.0], t]))
+    mid = t - 0.5 * lengths
+    i = np.minimum(np.searchsorted(cx, mid, side="left"), len(cx) - 1)
+    j = np.minimum(np.searchsorted(cy, mid, side="left"), len(cy) - 1)
+    keep = lengths > 0
+    return i[keep], j[keep], lengths[keep]
+
+
+def _abs_pow(u: np.ndarray, p: float) -> np.ndarray:
+    if p == 1:
+        return np.abs(u)
+    if p == 2:
+        return u * u
+    return np.abs(u) ** p
+
+
+def _w1d_samples_pp(x, wx, y, wy, p, uniform) -> float:
+    if uniform and len(x) == len(y):
+        return float(np.mean(_abs_pow(np.sort(x) - np.sort(y), p)))
+    ox, oy = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+    i, j, length = _merged_quantile_index(wx[ox], wy[oy])
+    return float(np.sum(length * _abs_pow(x[ox][i] - y[oy][j], p)))
+
+
+def _is_law(y: Any) -> bool:
+    if hasattr(y, "ppf") and hasattr(y, "cdf"):
+        return True
+    return callable(y) and not hasattr(y, "shape") and not hasattr(y, "__array__")
+
+
+def _w1d_law_pp(x: np.ndarray, wx: np.ndarray, law: Any, p: float) -> float:
+    """int_0^1 |F_n^{-1}(t) - G^{-1}(t)|^p dt for a weighted sample against a known law."""
+    quantile: Callable = law.ppf if hasattr(law, "ppf") else law
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], wx[order]
+    keep = ws > 0
+    xs, ws = xs[keep], ws[keep]
+    hi = np.cumsum(ws)
+    hi[-1] = 1.0
+    lo = np.concatenate([[0.0], hi[:-1]])
+    # Split each piece where x_i - G^{-1}(t) changes sign, so every sub-piece is smooth.
+    if hasattr(law, "cdf"):
+        t_star = np.asarray(law.cdf(xs), dtype=np.float64)
+    else:
+        t_star = _bisect_quantile(quantile, xs, lo, hi)
+    t_star = np.clip(t_star, lo, hi)
+    a = np.concatenate([lo, t_star])
+    b = np.concatenate([t_star, hi])
+    v = np.concatenate([xs, xs])
+    good = b > a
+    a, b, v = a[good], b[good], v[good]
+    tail = (a <= 0.0) | (b >= 1.0)
+
+    total = 0.0
+    ai, bi, vi = a[~tail], b[~tail], v[~tail]
+    if len(ai):
+        half = 0.5 * (bi - ai)
+        nodes = (ai + bi)[:, None] * 0.5 + half[:, None] * _GL_NODES[None, :]  # (k, 16)
+        q = np.asarray(quantile(nodes.ravel()), dtype=np.float64).reshape(nodes.shape)
+        if not np.isfinite(q).all():
+            raise ValueError("y: the quantile function returned NaN or inf inside (0, 1)")
+        total += float(np.sum(half * (_abs_pow(vi[:, None] - q, p) @ _GL_WEIGHTS)))
+    for a0, b0, v0 in zip(a[tail], b[tail], v[tail]):
+
+        def f(t, v0=v0):
+            return float(_abs_pow(v0 - float(np.asarray(quantile(t), dtype=np.float64)), p))
+
+        val, _ = integrate.quad(f, a0, b0, epsabs=1e-13, epsrel=1e-11, limit=200)
+        total += val
+    return total
+
+
+def _bisect_quantile(quantile: Callable, xs, lo, hi, n_iter: int = 60) -> np.ndarray:
+    """t in [lo, hi] with G^{-1}(t) = xs (clipped to the bracket), by vectorised bisection."""
+    a = np.where(lo <= 0, np.nextafter(0.0, 1.0), lo)
+    b = np.where(hi >= 1, np.nextafter(1.0, 0.0), hi)
+    for _ in range(n_iter):
+        mid = 0.5 * (a + b)
+        below = np.asarray(quantile(mid), dtype=np.float64) < xs
+        a = np.where(below, mid, a)
+        b = np.where(below, b, mid)
+    return 0.5 * (a + b)
+
+
+# ----------------------------------------------------------------------------- sliced
+
+
+def _sliced_pp(x, wx, y, wy, p, theta, uniform) -> float:
+    n, m = x.shape[0], y.shape[0]
+    k = theta.shape[0]
+    chunk = max(1, _SLICED_CHUNK_BYTES // (8 * max(n, m)))
+    equal = uniform and n == m
+    if uniform and not equal:
+        i, j, length = _merged_quantile_index(wx, wy)
+    total = 0.0
+    for start in range(0, k, chunk):
+        th = theta[start : start + chunk]  # (c, d)
+        # theta @ x.T writes (c, n) rows directly: ~13x faster than (x @ theta.T).T plus a copy.
+        px = th @ x.T  # (c, n)
+        py = th @ y.T  # (c, m)
+        if not uniform:
+            for r in range(th.shape[0]):
+                total += _w1d_samples_pp(px[r], wx, py[r], wy, p, False)
+            continue
+        px.sort(axis=1)
+        py.sort(axis=1)
+        if equal:
+            px -= py
+            total += float(np.sum(_abs_pow(px, p))) / n
+        else:
+            total += float(np.sum(_abs_pow(px[:, i] - py[:, j], p) @ length))
+    return total / k
