@@ -67,6 +67,8 @@ class EvalConfig:
     m: int = 2000
     reps: int = 3
     seed: int = 0
+    #: where noise floors are kept between runs (null: recompute every run)
+    floor_cache: Optional[str] = "~/.cache/genlab/floors"
     metrics: List[str] = field(default_factory=lambda: ["w1", "sliced_w1"])
 
 

@@ -27,6 +27,7 @@ from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
 from genlab.device import resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, fit_estimator
+from genlab.floor_cache import cached_floors
 from genlab.plots import plot_samples
 from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
     ensure_writable_dir, write_json, write_samples
@@ -144,10 +145,13 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     sample_metrics = [k for k in cfg.eval.metrics if k not in EXACT_METRICS]
     estimates = {}
     if sample_metrics:
+        floors = cached_floors(cfg.eval.floor_cache, {"name": cfg.truth.name, **truth_kwargs(cfg.truth)},
+                               truth_sampler, sample_metrics, m=cfg.eval.m, reps=cfg.eval.reps,
+                               seed=cfg.eval.seed)
         estimates = M.evaluate(truth_sampler, samples.numpy(), sample_metrics, m=cfg.eval.m,
                                reps=cfg.eval.reps, seed=cfg.eval.seed,
                                truth_log_prob=truth_log_prob if truth.has_density else None,
-                               model_log_prob=model_log_prob)
+                               model_log_prob=model_log_prob, floors=floors)
     if "w1_law" in cfg.eval.metrics:
         # W1 between the model's samples and the truth's law itself: no truth
         # samples enter, so there is no sampling floor (Estimate.exact: floor 0).

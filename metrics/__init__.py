@@ -15,7 +15,7 @@ computes in float64 and returns python floats or small dataclasses.
 
 from .divergences import hellinger, kl
 from .estimate import Estimate
-from .evaluate import METRIC_NAMES, evaluate
+from .evaluate import METRIC_NAMES, evaluate, metric_floor
 from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
 from .mmd import median_bandwidth, mmd2_unbiased
@@ -48,6 +48,7 @@ __all__ = [
     "NoiseFloor",
     "Estimate",
     "evaluate",
+    "metric_floor",
     "METRIC_NAMES",
     "fit_rate",
     "RateFit",

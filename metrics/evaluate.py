@@ -30,7 +30,7 @@ Density metrics ("tv", "kl", "hellinger"; need ``truth_log_prob`` and
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from scipy import stats
@@ -38,12 +38,12 @@ from scipy import stats
 from ._validation import as_points, check_callable, check_positive_int, check_probability
 from .divergences import hellinger, kl
 from .estimate import Estimate
-from .floor import derive_seed, noise_floor
+from .floor import NoiseFloor, derive_seed, noise_floor
 from .mmd import mmd2_unbiased
 from .tv import tv_classifier_lower_bound, tv_histogram, tv_monte_carlo
 from .wasserstein import wasserstein
 
-__all__ = ["evaluate", "SAMPLE_METRICS", "DENSITY_METRICS", "METRIC_NAMES"]
+__all__ = ["evaluate", "metric_floor", "SAMPLE_METRICS", "DENSITY_METRICS", "METRIC_NAMES"]
 
 SAMPLE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "w1": lambda x, y: wasserstein(x, y, p=1, method="exact"),
@@ -57,6 +57,8 @@ SAMPLE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 DENSITY_METRICS = ("tv", "kl", "hellinger")
 METRIC_NAMES = tuple(SAMPLE_METRICS) + DENSITY_METRICS
+# every sample metric but MMD^2_u, an unbiased estimator that is negative at times
+_NONNEGATIVE = tuple(k for k in SAMPLE_METRICS if k != "mmd2")
 
 
 def _log_prob(name: str, f: Callable, x: np.ndarray) -> np.ndarray:
@@ -67,6 +69,26 @@ def _log_prob(name: str, f: Callable, x: np.ndarray) -> np.ndarray:
     if out.shape[0] != x.shape[0]:
         raise ValueError(f"{name} must map (n, d) points to (n,) log-densities, got shape {out.shape}")
     return out
+
+
+def metric_floor(truth_sampler: Callable[[int, int], Any], name: str, m: int, *, reps: int = 5,
+                 seed: int = 0) -> NoiseFloor:
+    """The noise floor `evaluate` reports for sample metric ``name`` at size ``m``.
+
+    The metric between two independent truth samples of size ``m``, over
+    ``reps`` pairs drawn with seed ``derive_seed(seed, 2)``: exactly what
+    ``evaluate(..., seed=seed)`` computes, so a caller may compute it once and
+    pass it back through ``evaluate(floors=...)`` for many models.
+
+    >>> import numpy as np
+    >>> fl = metric_floor(lambda n, s: np.random.default_rng(s).normal(size=(n, 1)), "w1", 200, reps=3)
+    >>> fl.reps, bool(fl.mean > 0)
+    (3, True)
+    """
+    if name not in SAMPLE_METRICS:
+        raise ValueError(f"name: {name!r} has no sampling floor; sample metrics: {', '.join(SAMPLE_METRICS)}")
+    return noise_floor(truth_sampler, check_positive_int("m", m), SAMPLE_METRICS[name],
+                       reps=check_positive_int("reps", reps), seed=derive_seed(seed, 2))
 
 
 def evaluate(
@@ -80,6 +102,7 @@ def evaluate(
     truth_log_prob: Callable | None = None,
     model_log_prob: Callable | None = None,
     alpha: float = 0.05,
+    floors: Mapping[str, NoiseFloor] | None = None,
 ) -> dict[str, Estimate]:
     """Evaluate the metrics ``names`` between the truth and a model; see the module docstring.
 
@@ -95,6 +118,10 @@ def evaluate(
     m : int, optional
         Evaluation size of each truth sample; default m' = len(model_samples),
         so that value and floor are at the same size.
+    floors : mapping of str to NoiseFloor, optional
+        Floors computed beforehand with `metric_floor` (same m, reps, seed), used
+        instead of recomputing them: a sweep scores many models against the same
+        truth samples, so their floors are one computation.
     reps : int, default 5
     seed : int, default 0
         Evaluation seed; truth samples depend on (seed, m) only, not on the model.
@@ -157,10 +184,15 @@ def evaluate(
                 lo, hi = value - half, value + half
             else:
                 lo = hi = None
-            fl = noise_floor(truth_sampler, m, metric, reps=reps, seed=derive_seed(seed, 2))
+            fl = (floors or {}).get(name) or metric_floor(truth_sampler, name, m, reps=reps, seed=seed)
+            if fl.m != m:
+                raise ValueError(f"floors: the floor given for {name!r} is at m = {fl.m}, not {m}")
             floor = float(np.sqrt(np.mean(np.square(fl.values)))) if name == "mmd2" else fl.mean
-            if name == "tv_classifier" and lo is not None:
-                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            if name in _NONNEGATIVE and lo is not None:
+                # a distance is >= 0: the t interval's part below 0 holds no possible value
+                lo = max(lo, 0.0)
+            if name == "tv_classifier" and hi is not None:
+                hi = min(hi, 1.0)
             note = (f"mean over {reps} truth samples of size {m} vs {len(x_model)} model samples; "
                     f"{100 * (1 - alpha):g}% t interval; floor: same metric between truth samples "
                     f"({'rms' if name == 'mmd2' else 'mean'} over {reps})")

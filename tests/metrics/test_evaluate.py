@@ -48,3 +48,33 @@ def test_unknown_name_lists_valid_ones():
 def test_exact_estimate():
     e = Estimate.exact(0.25)
     assert e.floor == 0.0 and e.as_flat("w2") == {"w2": 0.25, "w2_floor": 0.0, "w2_ci_low": 0.25, "w2_ci_high": 0.25}
+
+
+def test_floors_given_are_used_and_equal_the_ones_computed():
+    # evaluate(floors=...) with metric_floor's output must reproduce evaluate's own floor
+    # bit for bit (same samples, same seeds), and a floor at another m is refused.
+    import metrics as M
+
+    def sampler(n, s):
+        return np.random.default_rng(s).normal(size=(n, 2))
+
+    x = np.random.default_rng(99).normal(size=(150, 2)) + 0.3
+    own = M.evaluate(sampler, x, ["w1", "sliced_w1"], m=150, reps=3, seed=4)
+    given = {k: M.metric_floor(sampler, k, 150, reps=3, seed=4) for k in ("w1", "sliced_w1")}
+    reused = M.evaluate(sampler, x, ["w1", "sliced_w1"], m=150, reps=3, seed=4, floors=given)
+    for k in ("w1", "sliced_w1"):
+        assert reused[k].floor == own[k].floor and reused[k].value == own[k].value
+    with pytest.raises(ValueError, match="floors"):
+        M.evaluate(sampler, x, ["w1"], m=150, reps=3, seed=4,
+                   floors={"w1": M.metric_floor(sampler, "w1", 100, reps=3, seed=4)})
+
+
+def test_ci_of_a_distance_never_goes_below_zero():
+    # two runs with t quantile 12.7 (reps = 2) make a wide interval; W1 >= 0 always.
+    import metrics as M
+
+    def sampler(n, s):
+        return np.random.default_rng(s).normal(size=(n, 1))
+
+    est = M.evaluate(sampler, sampler(100, 123), ["w1"], m=100, reps=2, seed=0)["w1"]
+    assert est.ci_low >= 0.0
