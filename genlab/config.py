@@ -16,13 +16,15 @@ from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from genlab.diffusion.config import DiffusionConfig
+
 __all__ = [
     "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
     "ESTIMATORS", "register_schema", "truth_kwargs",
 ]
 
 #: estimator families a recipe can name in ``estimator:``
-ESTIMATORS = ("empirical", "kde")
+ESTIMATORS = ("empirical", "kde", "diffusion")
 
 
 @dataclass
@@ -70,6 +72,9 @@ class EvalConfig:
     #: where noise floors are kept between runs (null: recompute every run)
     floor_cache: Optional[str] = "~/.cache/genlab/floors"
     metrics: List[str] = field(default_factory=lambda: ["w1", "sliced_w1"])
+    #: also fit a Gaussian KDE with held-out bandwidth on the same n points and report its
+    #: TV as kde_tv (the no-training reference a trained density model must beat)
+    kde_reference: bool = False
 
 
 @dataclass
@@ -98,6 +103,7 @@ class RunConfig:
     skip_complete: bool = False
     truth: TruthConfig = field(default_factory=TruthConfig)
     kde: KDEConfig = field(default_factory=KDEConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     rates: RatesConfig = field(default_factory=RatesConfig)
 

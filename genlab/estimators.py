@@ -42,7 +42,7 @@ class Fitted:
 
 def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
                   sample_generator: torch.Generator, seed: int, device: torch.device,
-                  run_dir=None) -> Fitted:
+                  run_dir=None, progress: bool = False) -> Fitted:
     """Fit the estimator ``cfg.estimator`` to ``x_train`` (n, d) and draw ``m`` samples."""
     name = cfg.estimator
     if name == "empirical":
@@ -59,7 +59,16 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
                          generator=sample_generator)
         return Fitted(samples=model.sample(m, generator=sample_generator), log_prob=model.log_prob,
                       extras={"bandwidth": float(model.bandwidth)})
-    raise ValueError(f"estimator must be one of empirical, kde; got {name!r}")
+    if name == "diffusion":
+        from genlab.diffusion import fit_diffusion
+
+        ckpt = str(run_dir / "checkpoints") if run_dir is not None and cfg.diffusion.checkpoint_every else None
+        model = fit_diffusion(cfg.diffusion, x_train, seed=seed, device=device, progress=progress,
+                              checkpoint_dir=ckpt)
+        samples = model.sample(m, generator=sample_generator)
+        return Fitted(samples=samples, log_prob=model.log_prob,
+                      extras=model.extra_metrics(truth=truth, samples=samples))
+    raise ValueError(f"estimator must be one of empirical, kde, diffusion; got {name!r}")
 
 
 def _bandwidth_arg(text: str):

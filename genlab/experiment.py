@@ -41,7 +41,7 @@ EXACT_METRICS = ("w1_law",)
 
 PICTURE_FILE = "samples.png"
 #: metrics shown on the last printed line, in this order, when present
-HEADLINE_ORDER = ("tv", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
+HEADLINE_ORDER = ("tv", "kde_tv", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
 _NO_DENSITY_ESTIMATORS = ("empirical",)
 
 
@@ -79,6 +79,10 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if cfg.estimator == "kde":
         _validate_bandwidth(cfg.kde.bandwidth)
+    if cfg.estimator == "diffusion":
+        cfg.diffusion.validate()
+    if cfg.eval.kde_reference and "tv" not in cfg.eval.metrics:
+        raise ValueError("eval.kde_reference needs 'tv' in eval.metrics (kde_tv sits beside tv)")
     if not cfg.eval.metrics:
         raise ValueError("eval.metrics is empty; name at least one metric")
     for name in cfg.eval.metrics:
@@ -86,6 +90,25 @@ def validate(cfg: RunConfig) -> None:
         if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
+
+
+def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
+    """TV of a Gaussian KDE with held-out bandwidth on the same n points, as ``kde_tv``.
+
+    Scored with the same Monte Carlo TV and the same truth samples as the model,
+    so the two numbers compare directly.
+    """
+    from genlab.baselines import make_kde
+
+    kde = make_kde(x_train.cpu(), "held_out", generator=make_generator(derive_seed(cfg.seed, "kde")))
+
+    def kde_log_prob(x):
+        return kde.log_prob(torch.as_tensor(x, dtype=torch.float64)).numpy()
+
+    est = M.evaluate(truth_sampler, kde.sample(cfg.eval.m, generator=make_generator(0)).numpy(), ["tv"],
+                     m=cfg.eval.m, reps=cfg.eval.reps, seed=cfg.eval.seed, truth_log_prob=truth_log_prob,
+                     model_log_prob=kde_log_prob)["tv"]
+    return {**est.as_flat("kde_tv"), "kde_bandwidth": float(kde.bandwidth)}
 
 
 def _validate_bandwidth(text: str) -> None:
@@ -124,7 +147,7 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)
     t_fit = time.perf_counter()
     fitted = fit_estimator(cfg, truth, x_train, m=cfg.eval.m, sample_generator=sample_gen,
-                           seed=cfg.seed, device=device, run_dir=run_dir)
+                           seed=cfg.seed, device=device, run_dir=run_dir, progress=progress)
     fit_seconds = time.perf_counter() - t_fit
     samples = fitted.samples.detach().to("cpu", torch.float64)
 
@@ -162,6 +185,8 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     for name, est in estimates.items():
         out.update(est.as_flat(name))
     out.update({k: float(v) for k, v in fitted.extras.items()})
+    if cfg.eval.kde_reference:
+        out.update(_kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob))
     out.update(n=cfg.n, m=int(samples.shape[0]), seed=cfg.seed, dim=truth.dim,
                fit_seconds=fit_seconds)
 
