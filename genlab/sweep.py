@@ -53,7 +53,7 @@ class SweepPlan:
         return self.runs_dir / ",".join(items)
 
     def _dirname_overrides(self) -> list[str]:
-        skip = ("recipe=", "out_dir=", "progress=", "device=", "skip_complete=")
+        skip = ("out_dir=", "progress=", "device=", "skip_complete=")
         return [o for o in self.overrides if not o.startswith(skip)]
 
     def expected(self) -> list[tuple[int, int]]:
@@ -68,7 +68,8 @@ def plan_sweep(recipe: str, overrides: list[str], ns: list[int], seeds: list[int
     seeds), so rerunning a command resumes its own sweep and a changed
     setting starts a new one.
     """
-    run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra"))]
+    # recipe= is added by launch; rates.* configure this sweep, hydra* go to the launcher
+    run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra", "recipe="))]
     key = json.dumps([recipe, sorted(run_overrides)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     sweep_dir = Path(out_dir) if out_dir else root / "runs" / recipe / f"rates-{digest}"
