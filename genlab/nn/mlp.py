@@ -1,0 +1,69 @@
+"""MLP score network with a sinusoidal noise-level embedding (Ho et al. 2020; Karras et al. 2022)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genlab.nn.embedding import SinusoidalEmbedding
+from genlab.nn.linear import ReplicaLinear
+from genlab.validation import check_in, check_positive_int
+
+__all__ = ["TimeMLP", "ACTIVATIONS"]
+
+ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+
+class TimeMLP(nn.Module):
+    """F(x, tau): an MLP on x conditioned on the scalar tau through a sinusoidal embedding.
+
+    h_0 = W_x x + W_e act(W_t emb(tau)),  h_{l+1} = W_l act(h_l) for l < depth,
+    out = W_out act(h_depth).  The noise level enters every sample through
+    h_0; ``depth`` counts the hidden-to-hidden layers.
+
+    Parameters
+    ----------
+    dim : int
+        Data dimension d (input and output width).
+    width, depth : int
+        Hidden width and number of hidden-to-hidden layers.
+    time_embed_dim : int
+        Width of the sinusoidal embedding.
+    activation : str
+        One of ``ACTIVATIONS``.
+    replicas : int or None
+        R independent networks evaluated as one (see ``ReplicaLinear``):
+        x (R, B, d), tau (R, B) -> (R, B, d).
+    generator : torch.Generator or None
+        Source of the initial weights.
+
+    Shapes: x (B, d), tau (B,) -> (B, d).
+    """
+
+    def __init__(self, dim: int, width: int = 256, depth: int = 2, time_embed_dim: int = 64,
+                 activation: str = "silu", replicas: int | None = None,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.dim = check_positive_int("dim", dim)
+        width = check_positive_int("width", width)
+        depth = int(depth)
+        if depth < 0:
+            raise ValueError(f"depth must be >= 0, got {depth}")
+        check_in("activation", activation, sorted(ACTIVATIONS))
+        self.replicas = replicas
+        lin = lambda i, o: ReplicaLinear(i, o, replicas, generator)  # noqa: E731
+        self.embed = SinusoidalEmbedding(time_embed_dim)
+        self.time_in = lin(time_embed_dim, width)
+        self.time_out = lin(width, width)
+        self.x_in = lin(dim, width)
+        self.hidden = nn.ModuleList([lin(width, width) for _ in range(depth)])
+        self.out = lin(width, dim)
+        self.act = ACTIVATIONS[activation]()
+
+    def forward(self, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        tau = torch.as_tensor(tau, dtype=x.dtype, device=x.device).expand(x.shape[:-1])
+        e = self.time_out(self.act(self.time_in(self.embed(tau).to(x.dtype))))  # (..., width)
+        h = self.x_in(x) + e                                                   # (..., width)
+        for layer in self.hidden:
+            h = layer(self.act(h))
+        return self.out(self.act(h))                                           # (..., d)

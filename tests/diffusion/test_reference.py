@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from genlab.diffusion.processes import VE, VPOrnsteinUhlenbeck
+from genlab.diffusion.reference import EmpiricalOptimalScore, KDEScore, OracleScore, score_error
+from genlab.diffusion.samplers import make_sampler, time_grid
+
+
+@pytest.mark.parametrize("t", [1e-3, 0.1, 2.0])
+def test_oracle_matches_noised(mixture, t):
+    p = VPOrnsteinUhlenbeck()
+    x = 2 * torch.randn(300, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    q = p.marginal(mixture, t)
+    lp, s = OracleScore(mixture, p).log_prob_and_score(x, t)
+    # two float64 closed forms (eigen vs Cholesky): relative 1e-10 covers rounding in quadratic
+    # forms as large as |x - mu|^2 / sigma_min^2 ~ 1e4
+    assert torch.allclose(lp, q.log_prob(x), rtol=1e-10, atol=1e-10)
+    assert torch.allclose(s, q.score(x), rtol=1e-10, atol=1e-10)
+
+
+def test_oracle_per_point_times(mixture):
+    p = VPOrnsteinUhlenbeck()
+    x = torch.randn(4, 2, dtype=torch.float64)
+    t = torch.tensor([0.01, 0.2, 0.2, 3.0], dtype=torch.float64)
+    s = OracleScore(mixture, p)(x, t)
+    for i in range(4):
+        assert torch.allclose(s[i], p.marginal(mixture, float(t[i])).score(x[i:i + 1])[0], atol=1e-10)
+
+
+def test_score_error_of_oracle_is_zero(mixture):
+    p = VPOrnsteinUhlenbeck()
+    e = score_error(OracleScore(mixture, p), mixture, p, [0.01, 1.0], 200,
+                    torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert e.shape == (2,) and float(e.max()) < 1e-18
+
+
+@pytest.mark.parametrize("process", [VPOrnsteinUhlenbeck(T=6.0, t0=1e-4), VE(t0=1e-4)],
+                         ids=["vp_ou", "ve"])
+def test_empirical_optimal_reproduces_training_set(mixture, process):
+    """From noise, the empirical-optimal score's PF-ODE ends at x_t0 ~ alpha_t0 x_i + O(sigma_t0):
+    every output lies within 5 sigma_t0 * sqrt(2) of alpha_t0 times a training point (near t0 the
+    flow contracts x - alpha x_i like sigma_t, leaving sigma_t0 |N(0, I_2)|; P(chi2_2 > 50) = e^-25)."""
+    g = torch.Generator().manual_seed(0)
+    x_train = mixture.sample(30, g)
+    x_T = process.prior_sample(100, 2, g, dtype=torch.float64)
+    ts = time_grid(process, 100)
+    x = make_sampler("ode_heun")(EmpiricalOptimalScore(x_train, process), x_T, ts, process)
+    a, s = float(process.alpha(process.t0)), float(process.sigma(process.t0))
+    d = torch.cdist(x, a * x_train).sort(dim=1).values
+    assert float(d[:, 0].max()) < 5 * s * 2 ** 0.5
+    # and the outputs spread over many training points rather than collapsing onto a few
+    assert len(set(torch.cdist(x, a * x_train).argmin(1).tolist())) > 5
+
+
+def test_kde_score_h0_is_empirical_optimal(mixture):
+    p = VPOrnsteinUhlenbeck()
+    x_train = mixture.sample(50, torch.Generator().manual_seed(0))
+    x = torch.randn(40, 2, dtype=torch.float64)
+    emp = EmpiricalOptimalScore(x_train, p, chunk=7)(x, 0.3)
+    assert torch.allclose(KDEScore(x_train, p, h=0.0, rho=0.0)(x, 0.3), emp, atol=1e-12)
+    # the bandwidth adds alpha^2 h^2 to the variance: same as the empirical score at a later time
+    h, t = 0.2, 0.3
+    a, s = float(p.alpha(t)), float(p.sigma(t))
+    v = s * s + a * a * h * h
+    lam = torch.log(torch.tensor(a) / torch.sqrt(torch.tensor(v)))  # not a VP time: compare formula
+    logk = -0.5 * torch.cdist(x, a * x_train) ** 2 / v
+    w = torch.softmax(logk, 1)
+    ref = (a * w @ x_train - x) / v
+    assert torch.allclose(KDEScore(x_train, p, h=h, rho=0.0)(x, t), ref, atol=1e-12)
+    assert lam.isfinite()
