@@ -17,6 +17,7 @@ from typing import List, Optional
 from hydra.core.config_store import ConfigStore
 
 from genlab.diffusion.config import DiffusionConfig
+from genlab.icl.config import ICLConfig
 
 __all__ = [
     "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 #: estimator families a recipe can name in ``estimator:``
-ESTIMATORS = ("empirical", "kde", "diffusion")
+ESTIMATORS = ("empirical", "kde", "diffusion", "icl")
 
 
 @dataclass
@@ -104,6 +105,7 @@ class RunConfig:
     truth: TruthConfig = field(default_factory=TruthConfig)
     kde: KDEConfig = field(default_factory=KDEConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    icl: ICLConfig = field(default_factory=ICLConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     rates: RatesConfig = field(default_factory=RatesConfig)
 

@@ -53,9 +53,15 @@ class RunResult:
     def headline(self) -> str:
         """``<run_dir>  tv 0.061 [0.058, 0.064] floor 0.002  w1 ...`` for the last printed line."""
         parts = [str(self.run_dir)]
-        for name in HEADLINE_ORDER:
-            if name in self.metrics and self.metrics[name] is not None:
-                parts.append(_format_estimate(name, self.metrics))
+        names = [k for k in HEADLINE_ORDER if self.metrics.get(k) is not None]
+        if not names:  # an ICL run: error at the full prompt, LSA risk, excess over Bayes at k = 2, 5, K
+            ks = sorted(int(k[len("err_k"):]) for k in self.metrics
+                        if k.startswith("err_k") and k[len("err_k"):].isdigit())
+            want = [f"err_k{ks[-1]}"] if ks else []
+            want += ["lsa_population_risk", "theory_lsa_risk"]
+            want += [f"excess_ratio_k{k}" for k in (2, 5, ks[-1] if ks else None) if k is not None]
+            names = [k for k in dict.fromkeys(want) if self.metrics.get(k) is not None]
+        parts += [_format_estimate(k, self.metrics) for k in names]
         return "  ".join(parts)
 
 
@@ -81,6 +87,8 @@ def validate(cfg: RunConfig) -> None:
         _validate_bandwidth(cfg.kde.bandwidth)
     if cfg.estimator == "diffusion":
         cfg.diffusion.validate()
+    if cfg.estimator == "icl":
+        cfg.icl.validate()
     if cfg.eval.kde_reference and "tv" not in cfg.eval.metrics:
         raise ValueError("eval.kde_reference needs 'tv' in eval.metrics (kde_tv sits beside tv)")
     if not cfg.eval.metrics:
@@ -90,6 +98,21 @@ def validate(cfg: RunConfig) -> None:
         if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
+
+
+def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float) -> RunResult:
+    """An in-context-learning run: the law is over prompts (``cfg.icl``), not ``cfg.truth``.
+
+    Writes config.yaml, the picture ``icl.png`` (error against k with baselines
+    and theory curves) and metrics.json; there are no samples of a law to save.
+    """
+    from genlab.icl.run import run_icl
+
+    atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    out = dict(run_icl(cfg.icl, run_dir, seed=cfg.seed, device=device, progress=progress))
+    out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
+    write_json(run_dir / METRICS_FILE, out)
+    return RunResult(run_dir=run_dir, metrics=out)
 
 
 def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
@@ -132,6 +155,8 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     t_start = time.perf_counter()
     validate(cfg)
     device = resolve_device(cfg.device)
+    if cfg.estimator == "icl":
+        return _run_icl(cfg, ensure_writable_dir(run_dir), device, progress, t_start)
     truth = make_truth(cfg.truth.name, **truth_kwargs(cfg.truth))
     run_dir = ensure_writable_dir(run_dir)
     for name in cfg.eval.metrics:

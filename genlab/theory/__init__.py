@@ -1,10 +1,22 @@
-"""What theory predicts: rate exponents with their sources and assumptions.
+"""What theory predicts, each prediction with its source and assumptions.
 
-`exponents` holds the n-rates of the estimators (empirical measure, KDE,
-diffusion, GAN, score estimation); in-context learning risk curves will sit
-beside it in their own module.
+`exponents`: n-rates of the estimators (empirical measure, KDE, diffusion,
+GAN, score estimation).  `icl`: risk curves of in-context linear regression
+against the number of examples k (least squares, Bayes ridge, one-step
+preconditioned GD / one-layer linear self-attention, averaging).
 """
 
 from genlab.theory.exponents import ESTIMATORS, METRICS, Prediction, predicted_exponent, table
+from genlab.theory.icl import (
+    averaging_risk,
+    bayes_ridge_risk,
+    bayes_ridge_risk_mp,
+    least_squares_risk,
+    lsa_risk,
+    preconditioned_gd_risk,
+    zfb_gamma,
+)
 
-__all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS"]
+__all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS",
+           "least_squares_risk", "bayes_ridge_risk", "bayes_ridge_risk_mp", "zfb_gamma",
+           "preconditioned_gd_risk", "lsa_risk", "averaging_risk"]
