@@ -132,14 +132,13 @@ def check_overrides(argv: list[str]) -> None:
 
 def _check_values(cfg_node, where: str) -> None:
     """Value checks of a composed config (cheap: no data, no model)."""
-    from genlab.config import truth_kwargs
-    from genlab.distributions import make_truth
-    from genlab.experiment import validate
+    from genlab.experiment import build_truth, check_metrics_for_truth, validate
 
     cfg = OmegaConf.to_object(cfg_node)
     try:
         validate(cfg)
-        make_truth(cfg.truth.name, **truth_kwargs(cfg.truth))
+        if cfg.estimator != "icl":  # an ICL run's law is over prompts (cfg.icl), not cfg.truth
+            check_metrics_for_truth(cfg, build_truth(cfg))
     except ValueError as exc:
         prefix = f"{where}: " if where else ""
         raise ConfigError(prefix + " ".join(str(exc).split())) from None

@@ -34,7 +34,8 @@ from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_te
 from genlab.seeding import derive_seed, make_generator
 from genlab.validation import check_in, check_positive_int
 
-__all__ = ["RunResult", "run", "validate", "HEADLINE_ORDER", "EXACT_METRICS"]
+__all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_truth", "HEADLINE_ORDER",
+           "EXACT_METRICS"]
 
 #: metrics computed against the truth's law itself (no truth samples, floor 0)
 EXACT_METRICS = ("w1_law",)
@@ -134,6 +135,25 @@ def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
     return {**est.as_flat("kde_tv"), "kde_bandwidth": float(kde.bandwidth)}
 
 
+def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
+    """Refuse metrics the truth cannot give: density metrics without a density, w1_law beyond 1-D."""
+    for name in cfg.eval.metrics:
+        if name in DENSITY_METRICS and not truth.has_density:
+            raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
+                             f"'{cfg.truth.name}' has none on R^{truth.dim}")
+        if name == "w1_law" and not has_marginal_law(truth):
+            raise ValueError(f"eval.metrics: 'w1_law' needs a 1-D truth with a closed-form CDF; "
+                             f"truth '{cfg.truth.name}' has dim {truth.dim}")
+
+
+def build_truth(cfg: RunConfig):
+    """The truth ``cfg.truth`` names; a bad parameter is a ValueError naming the truth and the key."""
+    try:
+        return make_truth(cfg.truth.name, **truth_kwargs(cfg.truth))
+    except ValueError as exc:
+        raise ValueError(f"truth '{cfg.truth.name}': {exc}") from None
+
+
 def _validate_bandwidth(text: str) -> None:
     from genlab.baselines import BANDWIDTH_RULES
 
@@ -157,15 +177,9 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     device = resolve_device(cfg.device)
     if cfg.estimator == "icl":
         return _run_icl(cfg, ensure_writable_dir(run_dir), device, progress, t_start)
-    truth = make_truth(cfg.truth.name, **truth_kwargs(cfg.truth))
+    truth = build_truth(cfg)
+    check_metrics_for_truth(cfg, truth)
     run_dir = ensure_writable_dir(run_dir)
-    for name in cfg.eval.metrics:
-        if name in DENSITY_METRICS and not truth.has_density:
-            raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
-                             f"'{cfg.truth.name}' has none on R^{truth.dim}")
-        if name == "w1_law" and not has_marginal_law(truth):
-            raise ValueError(f"eval.metrics: 'w1_law' needs a 1-D truth with a closed-form CDF; "
-                             f"truth '{cfg.truth.name}' has dim {truth.dim}")
     atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
 
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)

@@ -67,6 +67,20 @@ BAD = [
     (["recipe=kde_gmm", "kde.bandwidth=-1"], "kde.bandwidth must be > 0"),
     (["recipe=kde_gmm", "kde.bandwidth=wide"], "kde.bandwidth must be one of"),
     (["recipe=kde_gmm", "device=tpu"], "device must be auto, cpu or cuda"),
+    (["recipe=kde_gmm", "truth.name=gmm_ring", "truth.sigma=-1"], "truth 'gmm_ring': sigma must be > 0"),
+    (["recipe=kde_gmm", "truth.name=gmm_ring", "truth.sigma=nan"], "truth 'gmm_ring': sigma must be finite"),
+    (["recipe=kde_gmm", "truth.name=gmm_ring", "truth.radius=inf"], "truth 'gmm_ring': radius must be finite"),
+    (["recipe=kde_gmm", "truth.name=gmm_random", "truth.dim=0"], "truth 'gmm_random': dim must be a positive"),
+    (["recipe=kde_gmm", "truth.name=smooth", "truth.s=0"], "truth 'smooth': s must be > 0"),
+    (["recipe=kde_gmm", "truth.name=smooth", "truth.amplitude=1.5"], "amplitude must be in [0, 1)"),
+    (["recipe=empirical_uniform", "truth.dim=3", "eval.metrics=[w1_law]"], "needs a 1-D truth"),
+    (["recipe=kde_gmm", "eval.kde_reference=true", "eval.metrics=[w1]"], "kde_reference needs 'tv'"),
+    (["recipe=diffusion_gmm", "diffusion.t0=0"], "t0"),
+    (["recipe=diffusion_gmm", "diffusion.t0=7.0"], "t0"),
+    (["recipe=diffusion_gmm", "diffusion.sampler=rk45"], "sampler must be one of"),
+    (["recipe=diffusion_gmm", "diffusion.target=velocity"], "target"),
+    (["recipe=icl_noisy", "icl.d=0"], "d must be a positive integer"),
+    (["recipe=icl_noisy", "icl.sigma2=-1"], "sigma2"),
     (["-m", "recipe=kde_gmm", "n=100,0"], "n must be a positive integer"),
     (["-m", "recipe=kde_gmm", "n=100,abc"], "n: Value 'abc'"),
     (["recipe=kde_gmm", "out_dir=/proc/genlab_cannot_write"], "not writable"),
@@ -86,8 +100,10 @@ def test_bad_input_is_refused_in_one_line_before_any_work(args, message, tmp_pat
 
 
 # Through the real script: exit status, stderr of one line, nothing written.
-SCRIPT_CASES = [BAD[0], BAD[2], BAD[4], BAD[5], BAD[16], BAD[18],
-                (["recipe=kde_gmm", "kde.bandwidth=-1", "n=50", "eval.m=50"], "kde.bandwidth must be > 0")]
+_THROUGH_SCRIPT = {"recipe=no_such_recipe", "nn=3", "n=many", "n=0", "n=100,0",
+                   "out_dir=/proc/genlab_cannot_write", "truth.sigma=-1"}
+SCRIPT_CASES = [case for case in BAD if _THROUGH_SCRIPT & set(case[0])] + [
+    (["recipe=kde_gmm", "kde.bandwidth=-1", "n=50", "eval.m=50"], "kde.bandwidth must be > 0")]
 
 
 @pytest.mark.parametrize("args,message", SCRIPT_CASES, ids=[" ".join(a) for a, _ in SCRIPT_CASES])
