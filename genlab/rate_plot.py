@@ -47,6 +47,28 @@ def _mean_ci(values: np.ndarray):
     return mean, np.nan_to_num(half)
 
 
+def _limits_and_ticks(ax, curves) -> None:
+    """y range from the data and floors (not the band's foot), x ticks at the sampled n."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    lows, highs, ns = [], [], set()
+    for cur in curves:
+        mean = np.nanmean(cur.values, axis=1)
+        floor = np.nanmean(cur.floors, axis=1)
+        pos = [v for v in np.concatenate([mean, floor]) if np.isfinite(v) and v > 0]
+        if pos:
+            lows.append(min(pos))
+            highs.append(max(pos))
+        ns.update(int(n) for n in cur.ns)
+    if lows:
+        ax.set_ylim(min(lows) / 1.6, max(highs) * 1.6)
+    ticks = sorted(ns)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([str(t) for t in ticks], rotation=45 if len(ticks) > 6 else 0)
+
+
 def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "") -> list[Path]:
     """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
     with plt.rc_context(_STYLE):
@@ -63,10 +85,12 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                             color=color, ms=4, capsize=2, label=cur.label)
                 if np.any(ok & ~used):
                     ax.errorbar(cur.ns[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
-                                mfc="none", color=color, ms=4, capsize=2, label="_nolegend_")
+                                mfc="none", color=color, ms=4, capsize=2,
+                                label="left out: not clearly above the floor")
                 floor = np.nanmean(cur.floors, axis=1)
-                if np.any(np.isfinite(floor)):
-                    ax.fill_between(cur.ns, np.nanmin(floor) * 1e-2, floor, color=color, alpha=0.12, lw=0,
+                if np.any(np.isfinite(floor) & (floor > 0)):
+                    # the band runs from below the axis up to the floor: the region the metric cannot see
+                    ax.fill_between(cur.ns, 1e-300, floor, color=color, alpha=0.12, lw=0,
                                     label=f"floor ({cur.label})")
                 if cur.fit is not None:
                     nn = np.geomspace(cur.ns.min(), cur.ns.max(), 50)
@@ -77,10 +101,11 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                     n0 = float(min(cur.fit["used"]))
                     i0 = int(np.where(cur.ns == n0)[0][0])
                     nn = np.geomspace(n0, cur.ns.max(), 20)
-                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color=color, lw=1,
-                            label=f"theory {cur.theory['exponent']:+.3f}")
+                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color="k", lw=1,
+                            label=f"theory {cur.theory['exponent']:+.3f} ({cur.label})")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            _limits_and_ticks(ax, curves)
             ax.set_xlabel("training sample size $n$")
             ax.set_ylabel(metric)
             ax.set_title(metric)

@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(out / "rates.md", markdown_table(results))
     atomic_write_text(out / "rates.tex", latex_table(results))
     if panels:
-        plot_rates(out / "rates", panels, title=cfg.name)
+        truth = ", ".join(f"{k} = {v}" for k, v in [("dim", cfg.truth.dim), ("s", cfg.truth.s)] if v is not None)
+        title = f"{cfg.name}: truth {cfg.truth.name}" + (f" ({truth})" if truth else "")
+        if cfg.estimator == "icl":
+            title = cfg.name
+        plot_rates(out / "rates", panels, title=title)
 
     print(markdown_table(results), end="")
     for r in results:
