@@ -16,6 +16,7 @@ __all__ = [
     "check_positive_int",
     "check_positive",
     "check_nonnegative",
+    "check_real",
     "check_finite",
     "check_in",
     "check_points",
@@ -31,6 +32,11 @@ def check_positive_int(name: str, value: Any) -> int:
     if int(value) < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_real(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number."""
+    return _as_float(name, value)
 
 
 def check_positive(name: str, value: Any) -> float:

@@ -7,6 +7,7 @@ import math
 import torch
 
 from genlab.distributions.base import Distribution
+from genlab.validation import check_real
 
 __all__ = ["Uniform"]
 
@@ -46,8 +47,8 @@ class Uniform(Distribution):
     def __init__(self, dim: int, low: float = -1.0, high: float = 1.0, *,
                  dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"):
         super().__init__(dim, dtype=dtype, device=device)
-        self.low = _finite_float("low", low)
-        self.high = _finite_float("high", high)
+        self.low = check_real("low", low)
+        self.high = check_real("high", high)
         if not self.low < self.high:
             raise ValueError(f"high must be > low, got low={low!r}, high={high!r}")
         self.support = f"[{self.low:g}, {self.high:g}]^{self.dim}"
@@ -88,12 +89,3 @@ class Uniform(Distribution):
         u = torch.as_tensor(u, dtype=self.dtype, device=self.device)
         return ((u - self.low) / (self.high - self.low)).clamp(0.0, 1.0)
 
-
-def _finite_float(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
