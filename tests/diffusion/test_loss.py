@@ -38,6 +38,23 @@ def test_score_model_views_agree(target, precondition):
     assert torch.allclose(m.x0(x, t), eps_to_x0(m.eps(x, t), x, a, s), atol=1e-10)
 
 
+@pytest.mark.parametrize("precondition", [True, False])
+def test_input_scale_is_a_first_layer_scale(precondition):
+    # k c_in x through W_x equals c_in x through k W_x: exact up to float64 rounding.
+    k, p = 4.0, VPOrnsteinUhlenbeck()
+    net = TimeMLP(2, 16, 1, 8, generator=torch.Generator().manual_seed(0)).double()
+    scaled = ScoreModel(net, p, "x0", precondition=precondition, input_scale=k)
+    net1 = TimeMLP(2, 16, 1, 8, generator=torch.Generator().manual_seed(0)).double()
+    with torch.no_grad():
+        net1.x_in.weight.mul_(k)
+    plain = ScoreModel(net1, p, "x0", precondition=precondition)
+    x = torch.randn(7, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    t = torch.rand(7, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) + 0.01
+    assert torch.allclose(scaled.score(x, t), plain.score(x, t), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="^input_scale must be > 0"):
+        ScoreModel(net, p, "x0", input_scale=0.0)
+
+
 def test_unknown_target():
     with pytest.raises(ValueError, match="^target must be one of eps, score, x0; got 'v'$"):
         check_target("v")
