@@ -102,6 +102,8 @@ class RunConfig:
     out_dir: str = "runs/${name}/${now:%Y-%m-%d_%H-%M-%S-%f}"
     progress: bool = True
     skip_complete: bool = False
+    #: continue the unfinished run in out_dir from its checkpoint (a SLURM requeue does so by itself)
+    resume: bool = False
     truth: TruthConfig = field(default_factory=TruthConfig)
     kde: KDEConfig = field(default_factory=KDEConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)

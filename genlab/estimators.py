@@ -13,6 +13,7 @@ from typing import Callable, Optional
 import torch
 
 from genlab.distributions.base import Distribution
+from genlab.runs import CHECKPOINT_DIR
 
 __all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS"]
 
@@ -62,7 +63,7 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
     if name == "diffusion":
         from genlab.diffusion import fit_diffusion
 
-        ckpt = str(run_dir / "checkpoints") if run_dir is not None and cfg.diffusion.checkpoint_every else None
+        ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None and cfg.diffusion.checkpoint_every else None
         model = fit_diffusion(cfg.diffusion, x_train, seed=seed, device=device, progress=progress,
                               checkpoint_dir=ckpt)
         samples = model.sample(m, generator=sample_generator)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +29,25 @@ from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, fit_estimator
 from genlab.floor_cache import cached_floors
 from genlab.plots import plot_samples
-from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
-    ensure_writable_dir, write_json, write_samples
+from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
+    ensure_writable_dir, is_complete, write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
 from genlab.validation import check_in, check_positive_int
 
-__all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_truth", "HEADLINE_ORDER",
-           "EXACT_METRICS"]
+__all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
+           "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]
 
 #: metrics computed against the truth's law itself (no truth samples, floor 0)
 EXACT_METRICS = ("w1_law",)
 
 PICTURE_FILE = "samples.png"
+TIMINGS_FILE = "timings.json"
+#: keys that may differ between a run and its resumption
+_RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
+#: numbers that measure the machine, not the model: kept out of metrics.json (in timings.json),
+#: so that the same config and seed give a bit-identical metrics.json
+TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
+               "steps_per_second")
 #: metrics shown on the last printed line, in this order, when present
 HEADLINE_ORDER = ("tv", "kde_tv", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
 _NO_DENSITY_ESTIMATORS = ("empirical",)
@@ -50,6 +57,7 @@ _NO_DENSITY_ESTIMATORS = ("empirical",)
 class RunResult:
     run_dir: Path
     metrics: dict
+    timings: dict = field(default_factory=dict)
 
     def headline(self) -> str:
         """``<run_dir>  tv 0.061 [0.058, 0.064] floor 0.002  w1 ...`` for the last printed line."""
@@ -112,8 +120,15 @@ def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: flo
     atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     out = dict(run_icl(cfg.icl, run_dir, seed=cfg.seed, device=device, progress=progress))
     out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
+    return _finish(run_dir, out)
+
+
+def _finish(run_dir: Path, out: dict) -> RunResult:
+    """Write timings.json, then metrics.json last (its presence marks a complete run)."""
+    timings = {k: out.pop(k) for k in TIMING_KEYS if k in out}
+    write_json(run_dir / TIMINGS_FILE, timings)
     write_json(run_dir / METRICS_FILE, out)
-    return RunResult(run_dir=run_dir, metrics=out)
+    return RunResult(run_dir=run_dir, metrics=out, timings=timings)
 
 
 def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
@@ -133,6 +148,49 @@ def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
                      m=cfg.eval.m, reps=cfg.eval.reps, seed=cfg.eval.seed, truth_log_prob=truth_log_prob,
                      model_log_prob=kde_log_prob)["tv"]
     return {**est.as_flat("kde_tv"), "kde_bandwidth": float(kde.bandwidth)}
+
+
+def requeued() -> bool:
+    """Whether SLURM restarted this job (``SLURM_RESTART_COUNT`` > 0): it then resumes by itself."""
+    import os
+
+    return int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0) > 0
+
+
+def _flatten(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        out = {}
+        for k, v in tree.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: tree}
+
+
+def guard_run_dir(cfg: RunConfig, run_dir: Path) -> None:
+    """Refuse to overwrite a complete run, or to restart over an unfinished one without resume.
+
+    A run directory holding a checkpoint is continued only with ``resume=true``
+    (or under a SLURM requeue), and only by the same settings: its config.yaml
+    is compared key by key and the differing keys are named.
+    """
+    if is_complete(run_dir):
+        raise ValueError(f"out_dir {run_dir} holds a complete run (metrics.json); choose another out_dir "
+                         f"(or skip_complete=true to keep it)")
+    if not (run_dir / CHECKPOINT_DIR).is_dir() or not any((run_dir / CHECKPOINT_DIR).glob("*.pt")):
+        return
+    if not (cfg.resume or requeued()):
+        raise ValueError(f"out_dir {run_dir} holds the checkpoint of an unfinished run; resume=true "
+                         f"continues it, or choose another out_dir")
+    try:
+        saved = _flatten(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE)))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"resume: cannot read {run_dir / CONFIG_FILE}: {exc}") from None
+    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg)))
+    diff = sorted(k for k in set(saved) | set(now)
+                  if k not in _RESUME_FREE_KEYS and saved.get(k, "<absent>") != now.get(k, "<absent>"))
+    if diff:
+        raise ValueError(f"resume: the checkpoint in {run_dir} belongs to a run with other settings; "
+                         f"differing keys: {', '.join(diff)}")
 
 
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
@@ -176,10 +234,13 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     validate(cfg)
     device = resolve_device(cfg.device)
     if cfg.estimator == "icl":
-        return _run_icl(cfg, ensure_writable_dir(run_dir), device, progress, t_start)
+        run_dir = ensure_writable_dir(run_dir)
+        guard_run_dir(cfg, run_dir)
+        return _run_icl(cfg, run_dir, device, progress, t_start)
     truth = build_truth(cfg)
     check_metrics_for_truth(cfg, truth)
     run_dir = ensure_writable_dir(run_dir)
+    guard_run_dir(cfg, run_dir)
     atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
 
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
@@ -233,5 +294,4 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     plot_samples(run_dir / PICTURE_FILE, truth, samples.numpy(), truth_sampler(len(samples), 0),
                  title=f"{cfg.name}: n = {cfg.n}, seed = {cfg.seed}")
     out["wall_seconds"] = time.perf_counter() - t_start
-    write_json(run_dir / METRICS_FILE, out)
-    return RunResult(run_dir=run_dir, metrics=out)
+    return _finish(run_dir, out)

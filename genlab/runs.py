@@ -22,12 +22,13 @@ from typing import Any, Mapping
 import numpy as np
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "write_samples",
-           "read_metrics", "is_complete", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE",
+           "read_metrics", "is_complete", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE", "CHECKPOINT_DIR",
            "ensure_writable_dir"]
 
 METRICS_FILE = "metrics.json"
 SAMPLES_FILE = "samples.npz"
 CONFIG_FILE = "config.yaml"
+CHECKPOINT_DIR = "checkpoints"
 
 
 def ensure_writable_dir(path: str | os.PathLike) -> Path:

@@ -1,0 +1,67 @@
+"""A run killed with SIGKILL and resumed ends with the metrics of an uninterrupted run, bit for bit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "scripts" / "train.py"
+# A small diffusion run that checkpoints every 100 of its 400 steps.
+ARGS = ["recipe=diffusion_gmm", "n=200", "eval.m=100", "eval.reps=2", "eval.kde_reference=false",
+        "eval.metrics=[tv,w1]", "diffusion.steps=400", "diffusion.checkpoint_every=100",
+        "diffusion.batch_size=64", "diffusion.width=32", "diffusion.sampler_steps=20",
+        "diffusion.likelihood_steps=8", "diffusion.score_error_m=100", "progress=false",
+        "eval.floor_cache=null", "device=cpu"]
+
+
+def _train(out: Path, *extra: str, **kw):
+    return subprocess.run([sys.executable, str(TRAIN), *ARGS, f"out_dir={out}", *extra],
+                          capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
+    whole = _train(tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(TRAIN), *ARGS, f"out_dir={killed}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (killed / "checkpoints" / "last.pt").exists():
+        assert proc.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "metrics.json").exists()          # a killed run leaves no metrics
+
+    again = _train(killed)                                  # without resume=true: refused, nothing lost
+    assert again.returncode != 0 and "resume=true" in again.stderr
+    assert (killed / "checkpoints" / "last.pt").exists()
+
+    resumed = _train(killed, "resume=true")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (killed / "metrics.json").read_bytes() == (tmp_path / "whole" / "metrics.json").read_bytes()
+
+
+def test_resume_under_other_settings_is_refused_naming_the_keys(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(TRAIN), *ARGS, f"out_dir={out}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (out / "checkpoints" / "last.pt").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = (out / "checkpoints" / "last.pt").read_bytes()
+    res = _train(out, "resume=true", "diffusion.lr=0.01", "seed=3")
+    assert res.returncode != 0
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()]
+    assert "differing keys: diffusion.lr, seed" in res.stderr
+    assert (out / "checkpoints" / "last.pt").read_bytes() == before
