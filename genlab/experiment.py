@@ -109,7 +109,8 @@ def validate(cfg: RunConfig) -> None:
                              f"'{cfg.estimator}' has none")
 
 
-def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float) -> RunResult:
+def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float,
+             resuming: bool = False) -> RunResult:
     """An in-context-learning run: the law is over prompts (``cfg.icl``), not ``cfg.truth``.
 
     Writes config.yaml, the picture ``icl.png`` (error against k with baselines
@@ -117,7 +118,8 @@ def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: flo
     """
     from genlab.icl.run import run_icl
 
-    atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    if not resuming:
+        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     out = dict(run_icl(cfg.icl, run_dir, seed=cfg.seed, device=device, progress=progress))
     out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
     return _finish(run_dir, out)
@@ -166,8 +168,10 @@ def _flatten(tree, prefix: str = "") -> dict:
     return {prefix[:-1]: tree}
 
 
-def guard_run_dir(cfg: RunConfig, run_dir: Path) -> None:
+def guard_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
     """Refuse to overwrite a complete run, or to restart over an unfinished one without resume.
+
+    Returns whether the run resumes (its config.yaml is then kept as it is).
 
     A run directory holding a checkpoint is continued only with ``resume=true``
     (or under a SLURM requeue), and only by the same settings: its config.yaml
@@ -177,7 +181,7 @@ def guard_run_dir(cfg: RunConfig, run_dir: Path) -> None:
         raise ValueError(f"out_dir {run_dir} holds a complete run (metrics.json); choose another out_dir "
                          f"(or skip_complete=true to keep it)")
     if not (run_dir / CHECKPOINT_DIR).is_dir() or not any((run_dir / CHECKPOINT_DIR).glob("*.pt")):
-        return
+        return False
     if not (cfg.resume or requeued()):
         raise ValueError(f"out_dir {run_dir} holds the checkpoint of an unfinished run; resume=true "
                          f"continues it, or choose another out_dir")
@@ -191,6 +195,7 @@ def guard_run_dir(cfg: RunConfig, run_dir: Path) -> None:
     if diff:
         raise ValueError(f"resume: the checkpoint in {run_dir} belongs to a run with other settings; "
                          f"differing keys: {', '.join(diff)}")
+    return True
 
 
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
@@ -235,13 +240,13 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     device = resolve_device(cfg.device)
     if cfg.estimator == "icl":
         run_dir = ensure_writable_dir(run_dir)
-        guard_run_dir(cfg, run_dir)
-        return _run_icl(cfg, run_dir, device, progress, t_start)
+        resuming = guard_run_dir(cfg, run_dir)
+        return _run_icl(cfg, run_dir, device, progress, t_start, resuming)
     truth = build_truth(cfg)
     check_metrics_for_truth(cfg, truth)
     run_dir = ensure_writable_dir(run_dir)
-    guard_run_dir(cfg, run_dir)
-    atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    if not guard_run_dir(cfg, run_dir):
+        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
 
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
     sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)
