@@ -21,7 +21,7 @@ from genlab.icl import baselines as bl
 from genlab.icl.config import ICLConfig
 from genlab.icl.models import make_model
 from genlab.icl.run import make_sampler
-from genlab.icl.train import lr_factor
+from genlab.training import TrainConfig, lr_at
 from genlab.seeding import derive_seed, make_generator
 
 
@@ -46,6 +46,9 @@ def speed(args) -> None:
 
 def goal(args) -> None:
     cfg = ICLConfig(steps=args.train_steps, batch_size=args.batch[0], lr=args.lr, warmup_steps=args.warmup)
+    # the schedule train_icl uses (warmup, cosine to 2%); this loop is its own so it can stop at the goal
+    schedule = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps, lr_schedule=cfg.lr_schedule,
+                           min_lr_ratio=0.02)
     sampler = make_sampler(cfg, 0)
     xs, ys, ws = sampler.sample(6400, make_generator(derive_seed(0, "icl_eval")))
     f = sampler.clean(xs, ws).double()
@@ -57,7 +60,7 @@ def goal(args) -> None:
     t0 = time.perf_counter()
     for step in range(cfg.steps):
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * lr_factor(step, cfg.steps, cfg.warmup_steps, cfg.lr_schedule)
+            group["lr"] = lr_at(schedule, step)
         bx, by, _ = sampler.sample(cfg.batch_size, g)
         loss = ((model(bx, by) - by) ** 2).mean()
         opt.zero_grad()

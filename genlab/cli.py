@@ -183,9 +183,11 @@ def _train_task(cfg_node) -> dict:
     if cfg.skip_complete and is_complete(run_dir):
         print(f"{run_dir}  complete already, skipped", flush=True)
         return read_metrics(run_dir)
+    from genlab.training import TrainingDiverged
+
     try:
         result = run(cfg, run_dir, progress=cfg.progress)
-    except ValueError as exc:
+    except (ValueError, TrainingDiverged) as exc:
         _fail(f"error: {' '.join(str(exc).split())}")
         return None
     _print_metrics(result.metrics)

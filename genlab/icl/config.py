@@ -44,6 +44,8 @@ class ICLConfig:
     batch_size: int = 128
     steps: int = 20000
     grad_clip: Optional[float] = 1.0
+    #: write <run>/checkpoints/last.pt every this many steps (0: only at the end of training)
+    checkpoint_every: int = 0
     weight_decay: float = 0.0
     loss_positions: Optional[str] = None
     loss_weighting: str = "uniform"
@@ -70,6 +72,7 @@ class ICLConfig:
         check_positive("lr", self.lr)
         check_nonnegative("lasso_alpha", self.lasso_alpha)
         check_nonnegative("weight_decay", self.weight_decay)
+        check_nonnegative("checkpoint_every", self.checkpoint_every)
         if isinstance(self.n_tasks, bool) or int(self.n_tasks) != self.n_tasks or self.n_tasks < 0:
             raise ValueError(f"n_tasks must be an integer >= 0 (0 = infinite), got {self.n_tasks!r}")
         if int(self.warmup_steps) != self.warmup_steps or self.warmup_steps < 0:

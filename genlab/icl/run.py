@@ -14,6 +14,7 @@ from genlab.icl.evaluate import bootstrap_mean_ci, bootstrap_ratio_ci, gamma_cos
 from genlab.icl.models import LinearSelfAttention, make_model
 from genlab.icl.prompts import PromptSampler
 from genlab.icl.train import train_icl
+from genlab.runs import CHECKPOINT_DIR
 from genlab.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
 
@@ -93,7 +94,9 @@ def run_icl(cfg: ICLConfig, run_dir: Path, *, seed: int, device, progress: bool 
                     generator=make_generator(derive_seed(seed, "icl_data")), warmup_steps=cfg.warmup_steps,
                     lr_schedule=cfg.lr_schedule, loss_positions=loss_positions,
                     loss_weighting=cfg.loss_weighting, grad_clip=cfg.grad_clip,
-                    weight_decay=cfg.weight_decay, device=device, progress=progress)
+                    weight_decay=cfg.weight_decay, device=device, progress=progress,
+                    checkpoint_every=cfg.checkpoint_every,
+                    checkpoint_dir=str(run_dir / CHECKPOINT_DIR) if cfg.checkpoint_every else None)
     metrics: dict[str, float] = {k: float(v) for k, v in out.items()}
 
     # evaluation on fresh tasks w ~ N(0, tau^2 I): the law ICL should generalise to

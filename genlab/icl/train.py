@@ -1,23 +1,26 @@
-"""A small training loop for in-context regression: fresh prompts every step, Adam, warmup + cosine.
+"""Training for in-context regression: fresh prompts every step, through the shared loop.
 
-Kept here rather than in `genlab.training` because ICL draws its data afresh
-each step (no dataset, no epochs) and needs nothing else from a generic loop.
+ICL draws its data afresh each step (no dataset, no epochs); the step function
+below samples prompts and returns the loss, and `genlab.training.train` does
+the rest (optimiser, schedule, NaN guard, checkpoints, resume).
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
 from torch import nn
 
 from genlab.icl.prompts import PromptSampler
+from genlab.training import TrainConfig, train
 from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
-__all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "lr_factor", "train_icl"]
+__all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "train_icl"]
 
 LR_SCHEDULES = ("constant", "cosine")
+#: the cosine schedule ends at this fraction of the peak rate
+_FINAL_LR_RATIO = 0.02
 #: ``all``: mean squared error over every prefix (Garg et al. 2022); ``last``: only the
 #: query with k examples, the objective of Zhang, Frei & Bartlett (2024) for a fixed N.
 LOSS_POSITIONS = ("all", "last")
@@ -27,31 +30,22 @@ LOSS_POSITIONS = ("all", "last")
 LOSS_WEIGHTINGS = ("uniform", "relative")
 
 
-def lr_factor(step: int, steps: int, warmup: int, schedule: str, final: float = 0.02) -> float:
-    """Multiplier of the peak rate: linear warmup, then constant or cosine down to ``final``.
-
-    >>> lr_factor(0, 100, 10, "cosine"), lr_factor(10, 100, 10, "cosine"), round(lr_factor(100, 100, 10, "cosine"), 3)
-    (0.1, 1.0, 0.02)
-    """
-    if step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant":
-        return 1.0
-    t = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * t))
-
-
 def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_size: int, lr: float,
               generator: torch.Generator, warmup_steps: int = 0, lr_schedule: str = "cosine",
-              loss_positions: str = "all", loss_weighting: str = "uniform", grad_clip: float | None = 1.0, weight_decay: float = 0.0,
-              device: torch.device | str = "cpu", progress: bool = False) -> dict[str, float]:
-    """Train ``model`` on ``steps`` batches of fresh prompts; returns timing and the last losses.
+              loss_positions: str = "all", loss_weighting: str = "uniform", grad_clip: float | None = 1.0,
+              weight_decay: float = 0.0, device: torch.device | str = "cpu", progress: bool = False,
+              checkpoint_every: int = 0, checkpoint_dir: str | None = None) -> dict[str, float]:
+    """Train ``model`` on ``steps`` batches of fresh prompts through `genlab.training.train`.
 
-    The loss is the squared error against the noisy labels ys, averaged over
-    the positions named by ``loss_positions`` (normalised by the label
-    variance, so 1 is the trivial predictor), or, with
-    ``loss_weighting="relative"``, the mean over prefixes of each prefix's
-    error relative to its running mean (then ``train_loss`` is near 1).
+    The shared loop brings the linear warmup and cosine decay (to 2% of ``lr``),
+    the NaN guard, and atomic checkpoints with bit-identical resume (the prompt
+    generator's state is checkpointed with the weights).  No weight averaging:
+    ICL is evaluated on the trained weights themselves.  The loss is the squared
+    error against the noisy labels ys, averaged over the positions named by
+    ``loss_positions`` (normalised by the label variance, so 1 is the trivial
+    predictor), or, with ``loss_weighting="relative"``, the mean over prefixes of
+    each prefix's error relative to its running mean (then ``train_loss`` is near
+    1; that running mean is not checkpointed).
 
     Returns
     -------
@@ -65,41 +59,31 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
     check_in("lr_schedule", lr_schedule, LR_SCHEDULES)
     check_in("loss_positions", loss_positions, LOSS_POSITIONS)
     check_in("loss_weighting", loss_weighting, LOSS_WEIGHTINGS)
-    running = None  # (K,) running mean of the per-prefix squared error, for "relative"
-    model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    model.to(device)
     scale = 1.0 / (sampler.signal_variance + sampler.sigma2)
-    tail, tail_len = [], max(1, steps // 20)
-    it = range(steps)
-    if progress:
-        from tqdm import tqdm
+    running = [None]  # (K,) running mean of the per-prefix squared error, for "relative"
 
-        it = tqdm(it, desc="icl", mininterval=2.0)
-    t0 = time.perf_counter()
-    for step in it:
-        for group in opt.param_groups:
-            group["lr"] = lr * lr_factor(step, steps, int(warmup_steps), lr_schedule)
+    def step_fn(m: nn.Module, step: int) -> torch.Tensor:
         xs, ys, _ = sampler.sample(batch_size, generator)
         xs, ys = xs.to(device), ys.to(device)
-        preds = model(xs, ys)  # (B, K)
-        err = (preds - ys) ** 2
+        err = (m(xs, ys) - ys) ** 2  # (B, K)
         if loss_positions == "last":
-            loss = err[:, -1].mean() * scale
-        elif loss_weighting == "relative":
+            return err[:, -1].mean() * scale
+        if loss_weighting == "relative":
             per = err.detach().mean(0)
-            running = per if running is None else 0.99 * running + 0.01 * per
-            loss = (err.mean(0) / running).mean()
-        else:
-            loss = err.mean() * scale
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower lr")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        opt.step()
-        if step >= steps - tail_len:
-            tail.append(loss.item())
+            running[0] = per if running[0] is None else 0.99 * running[0] + 0.01 * per
+            return (err.mean(0) / running[0]).mean()
+        return err.mean() * scale
+
+    cfg = TrainConfig(steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=int(warmup_steps),
+                      lr_schedule=lr_schedule, min_lr_ratio=_FINAL_LR_RATIO, ema_decay=0.0,
+                      grad_clip=grad_clip or None, checkpoint_every=int(checkpoint_every))
+    t0 = time.perf_counter()
+    res = train(model, step_fn, cfg, generators={"prompts": generator}, checkpoint_dir=checkpoint_dir,
+                progress=progress, desc="icl")
     seconds = time.perf_counter() - t0
     model.eval()
-    return {"train_loss": sum(tail) / len(tail), "train_seconds": seconds, "steps_per_second": steps / seconds}
+    losses = res.losses.reshape(-1)
+    tail = losses[-max(1, steps // 20):]
+    ran = max(res.step - res.resumed_from, 1)
+    return {"train_loss": float(tail.mean()), "train_seconds": seconds, "steps_per_second": ran / seconds}

@@ -65,3 +65,23 @@ def test_resume_under_other_settings_is_refused_naming_the_keys(tmp_path):
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert "differing keys: diffusion.lr, seed" in res.stderr
     assert (out / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_icl_runs_checkpoint_and_resume_through_the_shared_loop(tmp_path):
+    # The ICL family trains through genlab.training too: its checkpoints resume, and a run
+    # continued from its checkpoint ends with the same metrics.json (the prompt generator's
+    # state is in the checkpoint).
+    from omegaconf import OmegaConf
+
+    from genlab.cli import compose_config
+    from genlab.experiment import run
+
+    args = ["recipe=icl_lsa", "icl.steps=6", "icl.checkpoint_every=3", "icl.eval_prompts=1280",
+            "icl.n_boot=50", "icl.bayes_mc=2000", "device=cpu"]
+    whole, again = tmp_path / "whole", tmp_path / "again"
+    run(OmegaConf.to_object(compose_config(args)), whole, progress=False)
+    assert (whole / "checkpoints" / "last.pt").is_file()
+    run(OmegaConf.to_object(compose_config(args)), again, progress=False)
+    (again / "metrics.json").unlink()                   # as a kill after the last checkpoint leaves it
+    run(OmegaConf.to_object(compose_config(args + ["resume=true"])), again, progress=False)
+    assert (again / "metrics.json").read_bytes() == (whole / "metrics.json").read_bytes()
