@@ -70,6 +70,8 @@ def plan_sweep(recipe: str, overrides: list[str], ns: list[int], seeds: list[int
     """
     # recipe= is added by launch; rates.* configure this sweep, hydra* go to the launcher
     run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra", "recipe="))]
+    # a key given twice: the last value wins, as in Hydra (and only it names the job's directory)
+    run_overrides = list({o.split("=", 1)[0]: o for o in run_overrides}.values())
     key = json.dumps([recipe, sorted(run_overrides)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     sweep_dir = Path(out_dir) if out_dir else root / "runs" / recipe / f"rates-{digest}"

@@ -85,3 +85,26 @@ def test_icl_runs_checkpoint_and_resume_through_the_shared_loop(tmp_path):
     (again / "metrics.json").unlink()                   # as a kill after the last checkpoint leaves it
     run(OmegaConf.to_object(compose_config(args + ["resume=true"])), again, progress=False)
     assert (again / "metrics.json").read_bytes() == (whole / "metrics.json").read_bytes()
+
+
+def test_a_slurm_requeue_resumes_without_being_asked(tmp_path, monkeypatch):
+    # SLURM sets SLURM_RESTART_COUNT > 0 when it requeues a job; the run then continues
+    # from its checkpoint as if resume=true had been given, and refuses other settings.
+    import pytest
+    from omegaconf import OmegaConf
+
+    from genlab.cli import compose_config
+    from genlab.experiment import guard_run_dir
+
+    cfg = OmegaConf.to_object(compose_config(["recipe=diffusion_gmm"]))
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"x")
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    with pytest.raises(ValueError, match="resume=true"):
+        guard_run_dir(cfg, tmp_path)
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    assert guard_run_dir(cfg, tmp_path) is True
+    cfg.seed = 5
+    with pytest.raises(ValueError, match="differing keys: seed"):
+        guard_run_dir(cfg, tmp_path)

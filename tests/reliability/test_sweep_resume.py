@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,30 +18,36 @@ TINY = ["recipe=empirical_gmm", "eval.m=64", "eval.reps=2", "eval.metrics=[w1]",
         "rates.seeds=2", "device=cpu"]
 
 
-def _rates(out: Path, ns: str):
-    return subprocess.run([sys.executable, str(RATES), *TINY, f"rates.n={ns}", f"rates.out_dir={out}"],
+def _rates(out: Path, ns: str, *extra: str):
+    return subprocess.run([sys.executable, str(RATES), *TINY, *extra, f"rates.n={ns}", f"rates.out_dir={out}"],
                           capture_output=True, text=True, timeout=600)
 
 
 def test_rerun_after_two_of_four_runs_executes_only_the_two_missing(tmp_path):
     out = tmp_path / "sweep"
-    first = _rates(out, "[8,16]")                # 2 sizes x 2 seeds = 4 runs; stop it after 2:
-    assert first.returncode == 0, first.stderr
-    runs = sorted(d for d in (out / "runs").iterdir() if d.is_dir())
-    assert len(runs) == 4
-    for d in runs[2:]:                           # what a kill after two runs leaves: no metrics.json
-        (d / "metrics.json").unlink()
-    kept = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in runs[:2]}
+    # 2 sizes x 2 seeds = 4 runs, one after another; SIGKILL the whole sweep once 2 are complete.
+    proc = subprocess.Popen([sys.executable, str(RATES), *TINY, "eval.m=400", "rates.n=[8,16]",
+                             f"rates.out_dir={out}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(list((out / "runs").glob("*/metrics.json"))) < 2 if (out / "runs").is_dir() else True:
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {d.parent.name: d.stat().st_mtime_ns for d in (out / "runs").glob("*/metrics.json")}
+    assert 2 <= len(done) < 4, f"{len(done)} runs were complete at the kill"
 
-    report = json.loads((out / "rates.json").read_text())
-    assert report["missing_runs"] == {}
-    second = _rates(out, "[8,16]")
+    second = _rates(out, "[8,16]", "eval.m=400")
     assert second.returncode == 0, second.stderr
+    runs = [d for d in (out / "runs").iterdir() if d.is_dir()]
+    assert len(runs) == 4 and all((d / "metrics.json").is_file() for d in runs)
     log = (out / "sweep.log").read_text()
-    assert log.count("complete already, skipped") == 2
-    for name, mtime in kept.items():             # the complete runs were not run again
+    assert log.count("complete already, skipped") == len(done)   # only the missing ones ran
+    for name, mtime in done.items():
         assert (out / "runs" / name / "metrics.json").stat().st_mtime_ns == mtime
-    assert all((d / "metrics.json").is_file() for d in runs)
+    assert json.loads((out / "rates.json").read_text())["missing_runs"] == {}
 
 
 def test_aggregation_names_missing_runs_and_fails(tmp_path):
