@@ -109,17 +109,22 @@ def validate(cfg: RunConfig) -> None:
                              f"'{cfg.estimator}' has none")
 
 
-def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float,
-             resuming: bool = False) -> RunResult:
+def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
+    """Create ``run_dir``, refuse what `guard_run_dir` refuses, and write config.yaml unless resuming."""
+    run_dir = ensure_writable_dir(run_dir)
+    if not guard_run_dir(cfg, run_dir):
+        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    return run_dir
+
+
+def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float) -> RunResult:
     """An in-context-learning run: the law is over prompts (``cfg.icl``), not ``cfg.truth``.
 
-    Writes config.yaml, the picture ``icl.png`` (error against k with baselines
-    and theory curves) and metrics.json; there are no samples of a law to save.
+    Writes the picture ``icl.png`` (error against k with baselines and theory
+    curves) and metrics.json; there are no samples of a law to save.
     """
     from genlab.icl.run import run_icl
 
-    if not resuming:
-        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     out = dict(run_icl(cfg.icl, run_dir, seed=cfg.seed, device=device, progress=progress))
     out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
     return _finish(run_dir, out)
@@ -239,14 +244,10 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     validate(cfg)
     device = resolve_device(cfg.device)
     if cfg.estimator == "icl":
-        run_dir = ensure_writable_dir(run_dir)
-        resuming = guard_run_dir(cfg, run_dir)
-        return _run_icl(cfg, run_dir, device, progress, t_start, resuming)
+        return _run_icl(cfg, _open_run_dir(cfg, run_dir), device, progress, t_start)
     truth = build_truth(cfg)
     check_metrics_for_truth(cfg, truth)
-    run_dir = ensure_writable_dir(run_dir)
-    if not guard_run_dir(cfg, run_dir):
-        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    run_dir = _open_run_dir(cfg, run_dir)
 
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
     sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)

@@ -79,7 +79,7 @@ def _truth_meta(config: dict) -> dict:
 
 def fit_metric(records: list[RunRecord], recipe: str, metric: str, ns: list[int], seeds: list[int],
                floor_factor: float) -> MetricRate:
-    values, floors, _ = metric_table(records, metric, ns, seeds)
+    values, floors = metric_table(records, metric, ns, seeds)
     fit, err = None, None
     try:
         res = M.fit_rate(np.asarray(ns, float), values, floors, floor_factor=floor_factor)

@@ -24,8 +24,6 @@ from genlab.validation import check_positive, check_positive_int
 
 __all__ = ["main"]
 
-ROOT = Path.cwd()
-
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     """Run overrides, and the Hydra launcher overrides passed on to the multirun untouched."""
@@ -60,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
 
-    main_plan = plan_sweep(cfg.name, [a for a in run_args], ns, seeds, ROOT, rates.out_dir, launcher_args)
+    root = Path.cwd()  # default sweep dirs are runs/<recipe>/... under the working directory
+    main_plan = plan_sweep(cfg.name, run_args, ns, seeds, root, rates.out_dir, launcher_args)
     plans = [main_plan]
     for other in recipes[1:]:
         extra = [f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}"]
-        plans.append(plan_sweep(other, [f"recipe={other}", *extra], ns, seeds, ROOT,
+        plans.append(plan_sweep(other, [f"recipe={other}", *extra], ns, seeds, root,
                                 str(main_plan.sweep_dir / "compare" / other), launcher_args))
 
     all_records, missing, failures = [], {}, []

@@ -135,10 +135,9 @@ def collect(plan: SweepPlan) -> tuple[list[RunRecord], list[tuple[int, int]]]:
 
 
 def metric_table(records: list[RunRecord], metric: str, ns: list[int], seeds: list[int]):
-    """Arrays (k, S) of values and floors of ``metric`` (NaN where a run is missing)."""
+    """Arrays (k, S) of values and floors of ``metric`` (NaN where a run or a floor is missing)."""
     values = np.full((len(ns), len(seeds)), np.nan)
     floors = np.full((len(ns), len(seeds)), np.nan)
-    ci = np.full((len(ns), len(seeds), 2), np.nan)
     index_n = {n: i for i, n in enumerate(ns)}
     index_s = {s: j for j, s in enumerate(seeds)}
     for r in records:
@@ -147,9 +146,9 @@ def metric_table(records: list[RunRecord], metric: str, ns: list[int], seeds: li
             continue
         i, j = index_n[r.n], index_s[r.seed]
         values[i, j] = mx[metric]
-        floors[i, j] = mx.get(f"{metric}_floor", np.nan) if mx.get(f"{metric}_floor") is not None else np.nan
-        ci[i, j] = (mx.get(f"{metric}_ci_low") or np.nan, mx.get(f"{metric}_ci_high") or np.nan)
-    return values, floors, ci
+        floor = mx.get(f"{metric}_floor")
+        floors[i, j] = np.nan if floor is None else floor
+    return values, floors
 
 
 def write_rates_csv(path: Path, records: list[RunRecord], metrics: list[str]) -> None:
