@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "log_density_values",
     "as_points",
     "as_vector",
     "as_weights",
@@ -167,3 +168,13 @@ def check_callable(name: str, f: Any) -> Any:
     if not callable(f):
         raise ValueError(f"{name} must be callable, got {type(f).__name__}")
     return f
+
+
+def log_density_values(name: str, out: Any, n: int) -> np.ndarray:
+    """A log-density callable's output for n points as float64 (n,), or a ValueError naming it."""
+    if hasattr(out, "detach"):
+        out = out.detach().cpu().numpy()
+    out = np.asarray(out, dtype=np.float64).reshape(-1)
+    if out.shape[0] != n:
+        raise ValueError(f"{name} must map (n, d) points to (n,) log-densities, got shape {out.shape}")
+    return out

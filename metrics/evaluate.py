@@ -35,7 +35,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy import stats
 
-from ._validation import as_points, check_callable, check_positive_int, check_probability
+from ._validation import as_points, check_callable, check_positive_int, check_probability, \
+    log_density_values
 from .divergences import hellinger, kl
 from .estimate import Estimate
 from .floor import NoiseFloor, derive_seed, noise_floor
@@ -62,13 +63,7 @@ _NONNEGATIVE = tuple(k for k in SAMPLE_METRICS if k != "mmd2")
 
 
 def _log_prob(name: str, f: Callable, x: np.ndarray) -> np.ndarray:
-    out = f(x)
-    if hasattr(out, "detach"):
-        out = out.detach().cpu().numpy()
-    out = np.asarray(out, dtype=np.float64).reshape(-1)
-    if out.shape[0] != x.shape[0]:
-        raise ValueError(f"{name} must map (n, d) points to (n,) log-densities, got shape {out.shape}")
-    return out
+    return log_density_values(name, f(x), x.shape[0])
 
 
 def metric_floor(truth_sampler: Callable[[int, int], Any], name: str, m: int, *, reps: int = 5,

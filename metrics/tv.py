@@ -36,6 +36,7 @@ from ._validation import (
     check_in,
     check_positive_int,
     check_probability,
+    log_density_values,
 )
 from .divergences import mc_mean
 from .estimate import Estimate
@@ -59,12 +60,7 @@ def _call_log(name: str, f: Callable) -> Callable[[np.ndarray], np.ndarray]:
     check_callable(name, f)
 
     def g(pts: np.ndarray) -> np.ndarray:
-        out = f(pts)
-        if hasattr(out, "detach"):
-            out = out.detach().cpu().numpy()
-        out = np.asarray(out, dtype=np.float64).reshape(-1)
-        if out.shape[0] != pts.shape[0]:
-            raise ValueError(f"{name} must map (n, d) points to (n,) log-densities, got shape {out.shape}")
+        out = log_density_values(name, f(pts), pts.shape[0])
         if np.isnan(out).any() or (out == np.inf).any():
             raise ValueError(f"{name} returned NaN or +inf")
         return out
