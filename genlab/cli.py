@@ -195,7 +195,9 @@ def _train_task(cfg_node) -> dict:
     return result.metrics
 
 
-_FAILED: list[str] = []
+#: a directory, made by main_entry and inherited by the sweep's worker processes (joblib,
+#: submitit), where each failed job leaves one file: the parent counts them after the sweep
+_FAILURES_ENV = "GENLAB_SWEEP_FAILURES"
 
 
 def _fail(message: str) -> None:
@@ -203,16 +205,24 @@ def _fail(message: str) -> None:
 
     Hydra would add its own lines (the overrides, a hint about HYDRA_FULL_ERROR)
     around an exception, so the message is printed here and the process ends
-    with ``sys.exit`` (SystemExit passes through Hydra untouched).
+    with ``sys.exit`` (SystemExit passes through Hydra untouched).  In a sweep
+    the job may run in another process (joblib, submitit), so the failure is
+    recorded as a file in ``$GENLAB_SWEEP_FAILURES``, not in this process's memory.
     """
+    import os
     import sys
+    import tempfile
 
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     print(message, file=sys.stderr, flush=True)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        _FAILED.append(message)
+        where = os.environ.get(_FAILURES_ENV)
+        if where and os.path.isdir(where):
+            fd, _ = tempfile.mkstemp(prefix="failed-", suffix=".txt", dir=where)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(message + "\n")
         return
     sys.exit(2)
 
@@ -235,7 +245,18 @@ def main_entry(task: str) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     register_schema()
-    hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()
-    if _FAILED:
-        print(f"error: {len(_FAILED)} run(s) of the sweep failed", file=sys.stderr)
+    import os
+    import shutil
+    import tempfile
+
+    failures = tempfile.mkdtemp(prefix="genlab-sweep-")
+    os.environ[_FAILURES_ENV] = failures
+    try:
+        hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()
+        failed = len(os.listdir(failures))
+    finally:
+        shutil.rmtree(failures, ignore_errors=True)
+        os.environ.pop(_FAILURES_ENV, None)
+    if failed:
+        print(f"error: {failed} run(s) of the sweep failed", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,109 @@
+"""Sweep wall time: Hydra's basic launcher (jobs one after another) against local parallel processes.
+
+    python benchmarks/bench_sweep.py                   # empirical_uniform, n = 16, 32, 64, 2 seeds
+    python benchmarks/bench_sweep.py --toy-diffusion   # diffusion_gmm at toy size, 2 n x 2 seeds
+    python benchmarks/bench_sweep.py --repeats 2 --launchers basic,basic@1,joblib,submitit_local
+
+Each launcher runs the same ``scripts/rates.py`` sweep into its own fresh directory, in
+alternating order (A B, then B A, ...) so that a change in the machine's load falls on both sides.
+The environment's OMP_NUM_THREADS is removed: the basic launcher's one process then uses torch's
+default threads (all cores), joblib's workers get cores // n_jobs threads each (1 with
+n_jobs = -1).  ``NAME@K`` runs launcher NAME with OMP_NUM_THREADS=K (``basic@1``: one job at a
+time on one thread, which separates the effect of the thread count from that of parallelism).  The noise-floor cache is warmed by one untimed run first, so neither side pays for
+it.  Prints the wall time of every sweep, the load average around it, and the ratio
+basic / other (> 1: the other launcher is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RATES = ROOT / "scripts" / "rates.py"
+TRAIN = ROOT / "scripts" / "train.py"
+
+# (kept short: Hydra names each run directory by its overrides, and a name has at most 255 bytes;
+# no boolean override: Hydra writes it True/False in the name, which SweepPlan.run_dir does not)
+TOY_DIFFUSION = ["recipe=diffusion_gmm", "rates.n=[250,500]", "rates.seeds=2", "rates.compare=[]",
+                 "eval.m=500", "eval.reps=2", "eval.metrics=[tv,w1]",
+                 "diffusion.steps=300", "diffusion.width=64", "diffusion.batch_size=256",
+                 "diffusion.likelihood_steps=12"]
+
+
+def _env(threads: str | None = None) -> dict:
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    return env
+
+
+def _sweep(args: list[str], spec: str, out: Path) -> float:
+    """Wall seconds of one rates.py sweep through launcher ``spec`` (NAME or NAME@THREADS); raise if it fails."""
+    launcher, _, threads = spec.partition("@")
+    cmd = [sys.executable, str(RATES), *args, f"rates.out_dir={out}", f"hydra/launcher={launcher}"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads or None), cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        log = out / "sweep.log"
+        tail = log.read_text().strip().splitlines()[-5:] if log.is_file() else []
+        raise SystemExit(f"sweep with {spec} failed ({proc.returncode}):\n"
+                         + "\n".join(proc.stdout.strip().splitlines()[-5:] + tail))
+    return wall
+
+
+def _warm(args: list[str], out: Path) -> None:
+    """One untimed single run (n = the first size), so that the floor cache and file caches are warm."""
+    run_args = [a for a in args if not a.startswith("rates.")]
+    ns = next((a.split("=", 1)[1].strip("[]").split(",") for a in args if a.startswith("rates.n=")), None)
+    if ns:
+        run_args.append(f"n={ns[0]}")
+    subprocess.run([sys.executable, str(TRAIN), *run_args, f"out_dir={out}", "progress=false"],
+                   capture_output=True, text=True, env=_env("1"), cwd=ROOT, check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--toy-diffusion", action="store_true", help="a toy diffusion_gmm sweep instead")
+    ap.add_argument("--launchers", default="basic,joblib",
+                    help="comma-separated NAME or NAME@THREADS; the first is the reference")
+    ap.add_argument("--repeats", type=int, default=1, help="sweeps per launcher")
+    ap.add_argument("overrides", nargs="*", help="rates.py overrides replacing the default sweep")
+    a = ap.parse_args()
+    args = a.overrides or (TOY_DIFFUSION if a.toy_diffusion else
+                           ["recipe=empirical_uniform", "rates.n=[16,32,64]", "rates.seeds=2"])
+    args = [*args, "device=cpu"]
+    launchers = a.launchers.split(",")
+    print(f"cores {os.cpu_count()}; sweep: {' '.join(args)}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
+    try:
+        _warm(args, tmp / "warm")
+        walls: dict[str, list[float]] = {name: [] for name in launchers}
+        for r in range(a.repeats):
+            order = launchers if r % 2 == 0 else launchers[::-1]
+            for name in order:
+                load0 = os.getloadavg()[0]
+                wall = _sweep(args, name, tmp / f"{name}-{r}")
+                walls[name].append(wall)
+                print(f"  {name:<15} {wall:7.1f} s   (load average {load0:.1f} -> {os.getloadavg()[0]:.1f})",
+                      flush=True)
+        ref = launchers[0]
+        med = {name: statistics.median(w) for name, w in walls.items()}
+        for name in launchers[1:]:
+            print(f"{ref} / {name}: {med[ref] / med[name]:.2f}x  (median {med[ref]:.1f} s vs {med[name]:.1f} s; "
+                  f"> 1 means {name} is faster)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

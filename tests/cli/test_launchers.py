@@ -1,0 +1,102 @@
+"""Sweeps through Hydra launchers: local parallel processes by default, submitit locally, SLURM composed.
+
+A sweep is one ``train.py -m`` multirun whose jobs any launcher may spread;
+aggregation reads the run directories alone, so it finds the runs whichever
+launcher made them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from genlab.sweep import collect, launch, plan_sweep
+
+TINY = ["recipe=empirical_gmm", "eval.m=64", "eval.reps=2", "eval.metrics=[w1]", "eval.floor_cache=null",
+        "device=cpu"]
+
+
+def _two_job_sweep(tmp_path: Path, launcher: list[str]):
+    plan = plan_sweep("empirical_gmm", TINY, [32], [0, 1], tmp_path, str(tmp_path / "sweep"), launcher)
+    proc = launch(plan, progress=False)
+    assert proc is not None and proc.returncode == 0, proc.stderr if proc else "nothing was launched"
+    return plan
+
+
+def _launcher_target(plan) -> str:
+    """The launcher Hydra used, as recorded in the sweep's multirun.yaml."""
+    return yaml.safe_load((plan.runs_dir / "multirun.yaml").read_text())["hydra"]["launcher"]["_target_"]
+
+
+def _check_complete_and_collected(plan) -> None:
+    records, missing = collect(plan)
+    assert missing == []
+    assert sorted(r.seed for r in records) == [0, 1]
+    for r in records:
+        assert r.config["n"] == 32 and r.config["seed"] == r.seed
+        assert r.metrics["w1"] > 0 and r.metrics["w1_floor"] > 0
+    for seed in (0, 1):
+        d = plan.run_dir(32, seed)
+        assert all((d / f).is_file() for f in ("config.yaml", "metrics.json", "samples.npz"))
+
+
+def test_a_two_job_sweep_runs_as_local_parallel_processes_by_default(tmp_path):
+    plan = _two_job_sweep(tmp_path, [])
+    assert _launcher_target(plan).endswith("JoblibLauncher")
+    _check_complete_and_collected(plan)
+    # a rerun finds both runs complete and launches nothing
+    assert launch(plan, progress=False) is None
+
+
+def test_a_failed_job_is_one_line_the_other_finishes_and_the_run_is_named_missing(tmp_path):
+    plan = plan_sweep("empirical_gmm", TINY, [8, 16], [0], tmp_path, str(tmp_path / "sweep"))
+    # the checkpoint of an unfinished run, which resume=false refuses: a ValueError inside the job
+    victim = plan.run_dir(16, 0)
+    (victim / "checkpoints").mkdir(parents=True)
+    (victim / "checkpoints" / "last.pt").write_bytes(b"x")
+    proc = launch(plan, progress=False)
+    # the job's one line, then the multirun's count; the failure in a worker process reaches the
+    # multirun's exit status through a file in $GENLAB_SWEEP_FAILURES
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "holds the checkpoint of an unfinished run" in errors[0], proc.stderr
+    assert errors[1] == "error: 1 run(s) of the sweep failed"
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    records, missing = collect(plan)
+    assert missing == [(16, 0)] and len(records) == 1    # the failure did not stop the other job
+
+
+@pytest.mark.slow  # 12-20 s on 2 shared cores
+def test_submitit_local_runs_a_sweep(tmp_path):
+    plan = _two_job_sweep(tmp_path, ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"])
+    assert _launcher_target(plan).endswith("submitit_launcher.LocalLauncher")
+    _check_complete_and_collected(plan)
+
+
+def test_the_slurm_launcher_composes_with_the_readme_settings():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from genlab.cli import RECIPES_DIR
+    from genlab.config import register_schema
+
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", return_hydra_config=True,
+                          overrides=["recipe=diffusion_gmm", "out_dir=/sweep/runs", "hydra/launcher=submitit_slurm",
+                                     "hydra.launcher.partition=cpu", "hydra.launcher.timeout_min=120",
+                                     "hydra.launcher.cpus_per_task=4", "hydra.launcher.mem_gb=8"])
+    finally:
+        GlobalHydra.instance().clear()
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.partition, launcher.timeout_min, launcher.cpus_per_task, launcher.mem_gb) == ("cpu", 120, 4, 8)
+    # the jobs write where a local sweep writes, <out_dir>/<override_dirname>; SLURM's logs go beside them
+    sweep = OmegaConf.to_container(cfg.hydra.sweep, resolve=False)
+    assert sweep == {"dir": "${out_dir}", "subdir": "${hydra.job.override_dirname}"}
+    assert launcher.submitit_folder == "/sweep/runs/.submitit/%j"
