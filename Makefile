@@ -3,7 +3,7 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-RECIPE  ?= kde_gmm
+RECIPE  ?= diffusion_gmm
 ARGS    ?=
 
 .PHONY: run test install clean

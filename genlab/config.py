@@ -80,9 +80,16 @@ class EvalConfig:
 
 @dataclass
 class RatesConfig:
-    """A sweep over the training size n and seeds, for `scripts/rates.py`."""
+    """A sweep over the training size n (or another key ``x``) and seeds, for `scripts/rates.py`.
+
+    ``x`` is the swept key: ``n`` (values ``n``) or any run setting, e.g.
+    ``diffusion.sampler_steps``, with values ``x_values``.  ``compare`` recipes
+    are run on this recipe's truth and drawn on the same axes.
+    """
 
     n: List[int] = field(default_factory=lambda: [250, 500, 1000, 2000, 4000])
+    x: str = "n"
+    x_values: List[float] = field(default_factory=list)
     seeds: int = 3
     floor_factor: float = 3.0
     metrics: List[str] = field(default_factory=list)

@@ -14,11 +14,15 @@ import torch
 
 from genlab.distributions.base import Distribution
 from genlab.runs import CHECKPOINT_DIR
+from genlab.seeding import derive_seed, make_generator
 
-__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS"]
+__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS", "SAMPLER_LAW_METRICS"]
 
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
+#: metrics of the law of the model's own samples (a deterministic sampler's push-forward):
+#: tv_sampler against the truth, tv_sampler_t0 against the truth noised to the process's t0
+SAMPLER_LAW_METRICS = ("tv_sampler", "tv_sampler_t0")
 
 
 @dataclass
@@ -34,10 +38,14 @@ class Fitted:
         ``x (k, d) -> (k,)`` log-density of the model, where it has one.
     extras : dict
         Numbers the family reports besides distances (bandwidth, loss, ...).
+    sample_log_prob : Tensor or None, shape (m,)
+        log-density of the law of ``samples`` at ``samples`` themselves, where
+        the family can give it (a diffusion model's ODE sampler).
     """
 
     samples: torch.Tensor
     log_prob: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    sample_log_prob: Optional[torch.Tensor] = None
     extras: dict = field(default_factory=dict)
 
 
@@ -65,9 +73,15 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
 
         ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None and cfg.diffusion.checkpoint_every else None
         model = fit_diffusion(cfg.diffusion, x_train, seed=seed, device=device, progress=progress,
-                              checkpoint_dir=ckpt)
-        samples = model.sample(m, generator=sample_generator)
-        return Fitted(samples=samples, log_prob=model.log_prob,
+                              checkpoint_dir=ckpt, truth=truth)
+        if sample_generator.device.type != model.device.type:  # a reference score that lives on the CPU
+            sample_generator = make_generator(derive_seed(seed, "sample"), model.device)
+        sample_log_prob = None
+        if any(k in cfg.eval.metrics for k in SAMPLER_LAW_METRICS):
+            samples, sample_log_prob = model.sample_with_log_prob(m, generator=sample_generator)
+        else:
+            samples = model.sample(m, generator=sample_generator)
+        return Fitted(samples=samples, log_prob=model.log_prob, sample_log_prob=sample_log_prob,
                       extras=model.extra_metrics(truth=truth, samples=samples))
     raise ValueError(f"estimator must be one of empirical, kde, diffusion; got {name!r}")
 

@@ -26,7 +26,7 @@ import metrics as M
 from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
 from genlab.device import resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
-from genlab.estimators import DENSITY_METRICS, fit_estimator
+from genlab.estimators import DENSITY_METRICS, SAMPLER_LAW_METRICS, fit_estimator
 from genlab.floor_cache import cached_floors
 from genlab.plots import plot_samples
 from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
@@ -38,7 +38,7 @@ __all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_tru
            "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]
 
 #: metrics computed against the truth's law itself (no truth samples, floor 0)
-EXACT_METRICS = ("w1_law",)
+EXACT_METRICS = ("w1_law",) + SAMPLER_LAW_METRICS
 
 PICTURE_FILE = "samples.png"
 TIMINGS_FILE = "timings.json"
@@ -49,7 +49,8 @@ _RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
 TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
                "steps_per_second")
 #: metrics shown on the last printed line, in this order, when present
-HEADLINE_ORDER = ("tv", "kde_tv", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
+HEADLINE_ORDER = ("tv", "kde_tv", "tv_sampler", "tv_sampler_t0", "w1_law", "w1", "kl", "sliced_w1", "w2",
+                  "mmd2")
 _NO_DENSITY_ESTIMATORS = ("empirical",)
 
 
@@ -107,6 +108,12 @@ def validate(cfg: RunConfig) -> None:
         if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
+        if name in SAMPLER_LAW_METRICS:
+            from genlab.diffusion.sampler_law import LAW_SAMPLERS
+            if cfg.estimator != "diffusion" or cfg.diffusion.sampler not in LAW_SAMPLERS:
+                raise ValueError(f"eval.metrics: '{name}' is the TV of a deterministic sampler's own law; "
+                                 f"it needs estimator 'diffusion' with diffusion.sampler in "
+                                 f"{list(LAW_SAMPLERS)}")
 
 
 def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
@@ -157,6 +164,26 @@ def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
     return {**est.as_flat("kde_tv"), "kde_bandwidth": float(kde.bandwidth)}
 
 
+def _sampler_law_tv(cfg: RunConfig, truth, samples: torch.Tensor, log_q) -> dict:
+    """TV between the sampler's own law q and the truth (and the truth noised to t0), floor 0.
+
+    TV = E_q[(1 - p(Y)/q(Y))_+] over the model's m samples Y, whose log q is
+    exact (``genlab.diffusion.sampler_law``): no truth samples enter, so there
+    is no sampling floor; the CI is the CLT interval of the terms in [0, 1].
+    """
+    out = {}
+    for name in (k for k in cfg.eval.metrics if k in SAMPLER_LAW_METRICS):
+        law = truth
+        if name == "tv_sampler_t0":
+            process = cfg.diffusion.make_process()
+            law = process.marginal(truth, process.t0)
+        log_p = law.log_prob(samples.to(law.dtype)).cpu().numpy().astype(np.float64)
+        est = M.tv_monte_carlo(log_q.numpy(), log_p)
+        out[name] = M.Estimate(est.value, floor=0.0, ci_low=est.ci_low, ci_high=est.ci_high, floor_std=0.0,
+                               note=f"TV of the sampler's own law: {est.note}; no sampling floor")
+    return out
+
+
 def requeued() -> bool:
     """Whether SLURM restarted this job (``SLURM_RESTART_COUNT`` > 0): it then resumes by itself."""
     import os
@@ -204,11 +231,22 @@ def guard_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
 
 
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
-    """Refuse metrics the truth cannot give: density metrics without a density, w1_law beyond 1-D."""
+    """Refuse what the truth cannot give: density metrics without a density, w1_law beyond 1-D,
+    the oracle score without a closed-form noised law."""
+    if (cfg.estimator == "diffusion" and cfg.diffusion.score == "oracle"
+            and not all(hasattr(truth, a) for a in ("weights", "means", "covs"))):
+        raise ValueError(f"diffusion.score=oracle needs a truth whose noised score is known in closed "
+                         f"form (a Gaussian mixture); truth '{cfg.truth.name}' is not one")
     for name in cfg.eval.metrics:
         if name in DENSITY_METRICS and not truth.has_density:
             raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
                              f"'{cfg.truth.name}' has none on R^{truth.dim}")
+        if name in SAMPLER_LAW_METRICS and not truth.has_density:
+            raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
+                             f"'{cfg.truth.name}' has none on R^{truth.dim}")
+        if name == "tv_sampler_t0" and not hasattr(truth, "noised"):
+            raise ValueError(f"eval.metrics: 'tv_sampler_t0' needs the truth noised to t0 in closed "
+                             f"form (a Gaussian mixture); truth '{cfg.truth.name}' has none")
         if name == "w1_law" and not has_marginal_law(truth):
             raise ValueError(f"eval.metrics: 'w1_law' needs a 1-D truth with a closed-form CDF; "
                              f"truth '{cfg.truth.name}' has dim {truth.dim}")
@@ -287,6 +325,7 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
         estimates["w1_law"] = M.Estimate.exact(
             M.wasserstein(samples.numpy(), MarginalLaw(truth), p=1, method="1d"),
             note="W1 against the known 1-D law (quantile quadrature); no sampling floor")
+    estimates.update(_sampler_law_tv(cfg, truth, samples, fitted.sample_log_prob))
     out: dict = {}
     for name, est in estimates.items():
         out.update(est.as_flat(name))

@@ -1,4 +1,4 @@
-"""The paper figure of a rate sweep: error against n on log-log axes, fit and theory beside.
+"""The paper figure of a rate sweep: error against n (or sampler steps) on log-log axes, fit and theory beside.
 
 Per metric one panel: the mean over seeds at each n with its 95% CI, the
 fitted power law with slope +- CI in the legend, the theory slope as a dashed
@@ -26,9 +26,9 @@ _STYLE = {"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7, "pdf.fontt
 class PanelCurve:
     """One recipe's points, fit and theory for one metric."""
 
-    def __init__(self, label, ns, values, floors, fit=None, theory=None, left_out=()):
+    def __init__(self, label, xs, values, floors, fit=None, theory=None, left_out=()):
         self.label = label
-        self.ns = np.asarray(ns, float)
+        self.xs = np.asarray(xs, float)
         self.values = np.asarray(values, float)      # (k, S), NaN = missing
         self.floors = np.asarray(floors, float)      # (k, S)
         self.fit = fit                               # dict from RateFit.to_dict() or None
@@ -51,7 +51,7 @@ def _limits_and_ticks(ax, curves) -> None:
     """y range from the data and floors (not the band's foot), x ticks at the sampled n."""
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
-    lows, highs, ns = [], [], set()
+    lows, highs, xs = [], [], set()
     for cur in curves:
         mean = np.nanmean(cur.values, axis=1)
         floor = np.nanmean(cur.floors, axis=1)
@@ -59,17 +59,18 @@ def _limits_and_ticks(ax, curves) -> None:
         if pos:
             lows.append(min(pos))
             highs.append(max(pos))
-        ns.update(int(n) for n in cur.ns)
+        xs.update(float(x) for x in cur.xs)
     if lows:
         ax.set_ylim(min(lows) / 1.6, max(highs) * 1.6)
-    ticks = sorted(ns)
+    ticks = sorted(xs)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticklabels([str(t) for t in ticks], rotation=45 if len(ticks) > 6 else 0)
+    ax.set_xticklabels([f"{t:g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
 
 
-def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "") -> list[Path]:
+def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "",
+               xlabel: str = "training sample size $n$") -> list[Path]:
     """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
     with plt.rc_context(_STYLE):
         k = len(panels)
@@ -80,37 +81,40 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                 color = colors[c_idx % len(colors)]
                 mean, half = _mean_ci(cur.values)
                 ok = np.isfinite(mean)
-                used = np.array([n not in cur.left_out for n in cur.ns])
-                ax.errorbar(cur.ns[ok & used], mean[ok & used], yerr=half[ok & used], fmt="o",
+                used = np.array([x not in cur.left_out for x in cur.xs])
+                ax.errorbar(cur.xs[ok & used], mean[ok & used], yerr=half[ok & used], fmt="o",
                             color=color, ms=4, capsize=2, label=cur.label)
                 if np.any(ok & ~used):
-                    ax.errorbar(cur.ns[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
+                    ax.errorbar(cur.xs[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
                                 mfc="none", color=color, ms=4, capsize=2,
                                 label="left out: not clearly above the floor")
                 floor = np.nanmean(cur.floors, axis=1)
                 if np.any(np.isfinite(floor) & (floor > 0)):
                     # the band runs from below the axis up to the floor: the region the metric cannot see
-                    ax.fill_between(cur.ns, 1e-300, floor, color=color, alpha=0.12, lw=0,
+                    ax.fill_between(cur.xs, 1e-300, floor, color=color, alpha=0.12, lw=0,
                                     label=f"floor ({cur.label})")
                 if cur.fit is not None:
-                    nn = np.geomspace(cur.ns.min(), cur.ns.max(), 50)
+                    nn = np.geomspace(cur.xs.min(), cur.xs.max(), 50)
                     lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
                             lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
                 if cur.theory is not None and cur.fit is not None and cur.fit.get("used"):
                     n0 = float(min(cur.fit["used"]))
-                    i0 = int(np.where(cur.ns == n0)[0][0])
-                    nn = np.geomspace(n0, cur.ns.max(), 20)
+                    i0 = int(np.where(cur.xs == n0)[0][0])
+                    nn = np.geomspace(n0, cur.xs.max(), 20)
                     ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color="k", lw=1,
                             label=f"theory {cur.theory['exponent']:+.3f} ({cur.label})")
             ax.set_xscale("log")
             ax.set_yscale("log")
             _limits_and_ticks(ax, curves)
-            ax.set_xlabel("training sample size $n$")
+            ax.set_xlabel(xlabel)
             ax.set_ylabel(metric)
             ax.set_title(metric)
             ax.grid(True, which="both", lw=0.3, alpha=0.5)
-            ax.legend(loc="best", frameon=False)
+            if len(ax.get_legend_handles_labels()[1]) > 6:   # several recipes: below the panel, not on the data
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+            else:
+                ax.legend(loc="best", frameon=False)
         if title:
             fig.suptitle(title)
         fig.tight_layout()

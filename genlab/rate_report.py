@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 import metrics as M
-from genlab.sweep import RunRecord, metric_table
+from genlab.sweep import RunRecord, format_value, metric_table
 from genlab.theory import predicted_exponent
 
-__all__ = ["MetricRate", "fit_metric", "theory_for", "write_json_report", "markdown_table",
+__all__ = ["MetricRate", "fit_metric", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
            "latex_table", "METRIC_TO_THEORY"]
 
 #: metric name -> (theory metric, p)
@@ -30,16 +30,17 @@ METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w2"
 class MetricRate:
     recipe: str
     metric: str
-    ns: list
+    xs: list
     values: np.ndarray
     floors: np.ndarray
     fit: dict | None
     fit_error: str | None
     theory: dict | None
     floor_warning: str | None
+    x_key: str = "n"
 
     def to_dict(self) -> dict:
-        return {"recipe": self.recipe, "metric": self.metric, "n": self.ns,
+        return {"recipe": self.recipe, "metric": self.metric, "x": self.x_key, self.x_key: self.xs,
                 "mean": [None if not math.isfinite(v) else v for v in np.nanmean(self.values, 1)],
                 "floor": [None if not math.isfinite(v) else v for v in np.nanmean(self.floors, 1)],
                 "fit": self.fit, "fit_error": self.fit_error, "theory": self.theory,
@@ -77,33 +78,50 @@ def _truth_meta(config: dict) -> dict:
     return make_truth(name, **{k: v for k, v in truth.items() if v is not None}).describe()
 
 
-def fit_metric(records: list[RunRecord], recipe: str, metric: str, ns: list[int], seeds: list[int],
-               floor_factor: float) -> MetricRate:
-    values, floors = metric_table(records, metric, ns, seeds)
+def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, seeds: list[int],
+               floor_factor: float, x_key: str = "n") -> MetricRate:
+    """Fit ``metric`` ~ x^slope over the sweep, with the theory exponent for this x (n, or sampler steps)."""
+    values, floors = metric_table(records, metric, xs, seeds)
     fit, err = None, None
     try:
-        res = M.fit_rate(np.asarray(ns, float), values, floors, floor_factor=floor_factor)
+        res = M.fit_rate(np.asarray(xs, float), values, floors, floor_factor=floor_factor)
         fit = res.to_dict()
     except ValueError as exc:
         err = str(exc)
     warn = None
     mean_v, mean_f = np.nanmean(values, 1), np.nanmean(floors, 1)
-    close = [n for n, v, f in zip(ns, mean_v, mean_f)
+    close = [format_value(x) for x, v, f in zip(xs, mean_v, mean_f)
              if math.isfinite(v) and math.isfinite(f) and v <= floor_factor * f]
     if close:
-        warn = (f"{metric}: at n = {', '.join(map(str, close))} the error is within {floor_factor:g}x "
+        warn = (f"{metric}: at {x_key} = {', '.join(close)} the error is within {floor_factor:g}x "
                 f"of the floor at the evaluation size; those points measure the metric, not the "
                 f"model (raise eval.m)")
     config = next((r.config for r in records if r.recipe == recipe), {})
-    theory = theory_for(config.get("estimator", ""), metric, config)
-    return MetricRate(recipe, metric, list(ns), values, floors, fit, err, theory, warn)
+    if x_key == "n":
+        theory = theory_for(config.get("estimator", ""), metric, config)
+    else:
+        theory = theory_for_steps(x_key, metric, config)
+    return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key)
 
 
-def write_json_report(path: Path, rates: list[MetricRate], missing: dict) -> None:
+def theory_for_steps(x_key: str, metric: str, config: dict) -> dict | None:
+    """The sampler-order exponent of a sweep over ``diffusion.sampler_steps`` (oracle score), or None."""
+    from genlab.theory.discretisation import SAMPLER_ORDERS, sampler_steps_exponent
+
+    diffusion = config.get("diffusion") or {}
+    if (x_key != "diffusion.sampler_steps" or metric not in ("tv_sampler", "tv_sampler_t0")
+            or diffusion.get("score") != "oracle" or diffusion.get("sampler") not in SAMPLER_ORDERS):
+        return None
+    pred = sampler_steps_exponent(diffusion["sampler"])
+    return {"exponent": pred.exponent, "source": pred.source, "assumptions": pred.assumptions,
+            "log_factor": pred.log_factor}
+
+
+def write_json_report(path: Path, rates: list[MetricRate], missing: dict, x_key: str = "n") -> None:
     from genlab.runs import atomic_write_text
 
     doc = {"rates": [r.to_dict() for r in rates],
-           "missing_runs": {k: [{"n": n, "seed": s} for n, s in v] for k, v in missing.items()}}
+           "missing_runs": {k: [{x_key: x, "seed": s} for x, s in v] for k, v in missing.items()}}
     atomic_write_text(path, json.dumps(doc, indent=2, default=float) + "\n")
 
 

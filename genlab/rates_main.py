@@ -1,13 +1,19 @@
 """``scripts/rates.py``: sweep a recipe over n and seeds, fit rates, draw them beside theory.
 
     python scripts/rates.py recipe=empirical_uniform rates.n=[32,64,128] rates.seeds=5
+    python scripts/rates.py recipe=diffusion_oracle      # rates.x=diffusion.sampler_steps
+
+``rates.x`` names the swept key: ``n`` (default, values ``rates.n``) or any
+other run key with values ``rates.x_values`` -- the number of sampler steps of
+the oracle-score discretisation study, fitted against the sampler's order.
 
 Writes to the sweep directory ``rates.csv`` (one row per run and metric),
 ``rates.json`` (per metric: slope, CI, theory exponent and source, points used
 and left out, runs missing), ``rates.pdf`` / ``rates.png`` and ``rates.md`` /
 ``rates.tex`` (measured against predicted exponents).  Recipes named in
 ``rates.compare`` are swept over the same n and seeds and drawn on the same
-axes (a model beside the empirical-measure and KDE baselines).
+axes (a model beside the empirical-measure and KDE baselines), on the main
+recipe's truth: its ``truth.*`` keys are passed to them.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ import sys
 from pathlib import Path
 
 from genlab.cli import ConfigError, check_overrides, compose_config
+from genlab.estimators import DENSITY_METRICS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
-from genlab.sweep import collect, launch, plan_sweep, write_rates_csv
+from genlab.sweep import collect, format_value, launch, plan_sweep, write_rates_csv
 from genlab.validation import check_positive, check_positive_int
 
 __all__ = ["main"]
@@ -33,6 +40,37 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     return run, launcher
 
 
+def _swept_values(rates) -> list:
+    """The sorted distinct values of the swept key: ``rates.n`` for x = n, else ``rates.x_values``."""
+    if rates.x == "n":
+        if len(rates.n) == 0:
+            raise ConfigError("rates.n is empty; give at least two sample sizes")
+        xs = sorted({check_positive_int("rates.n", n) for n in rates.n})
+        if len(xs) < 2:
+            raise ConfigError("rates.n needs at least two distinct sample sizes to fit a slope")
+        return xs
+    if rates.x in ("seed", "out_dir", "recipe") or rates.x.startswith(("rates.", "hydra")):
+        raise ConfigError(f"rates.x cannot be {rates.x!r}; sweep n or a setting of the run")
+    xs = sorted({check_positive(f"rates.x_values ({rates.x})", v) for v in rates.x_values})
+    if len(xs) < 2:
+        raise ConfigError(f"rates.x_values needs at least two distinct positive values of {rates.x} "
+                          f"to fit a slope")
+    return xs
+
+
+def _compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
+    """A compare recipe's overrides: the main run's truth and evaluation, and the metrics it can give."""
+    other_cfg = compose_config([f"recipe={other}"])
+    # the main truth's set keys, and null for keys only the compare recipe sets (short run-dir names)
+    truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
+    truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
+    usable = [m for m in metrics if not (m in DENSITY_METRICS and other_cfg.estimator in ("empirical",))]
+    if not usable:
+        raise ConfigError(f"rates.compare: recipe {other!r} can give none of the metrics {metrics}")
+    return [*truth, f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}",
+            f"eval.metrics=[{','.join(usable)}]"]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -40,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         run_args, launcher_args = _split(argv)
         cfg = compose_config(run_args)
         rates = cfg.rates
-        if len(rates.n) == 0:
-            raise ConfigError("rates.n is empty; give at least two sample sizes")
-        ns = sorted({check_positive_int("rates.n", n) for n in rates.n})
-        if len(ns) < 2:
-            raise ConfigError("rates.n needs at least two distinct sample sizes to fit a slope")
+        x_key = rates.x
+        xs = _swept_values(rates)
+        if x_key != "n":  # every swept value composes and passes the schema's types and checks
+            for v in xs:
+                check_overrides([*argv, f"{x_key}={format_value(v)}"])
         seeds = list(range(check_positive_int("rates.seeds", rates.seeds)))
         floor_factor = check_positive("rates.floor_factor", rates.floor_factor)
         metrics = list(rates.metrics) or list(cfg.eval.metrics)
@@ -52,19 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             raise ConfigError(f"rates.metrics: {bad[0]!r} is not among eval.metrics {list(cfg.eval.metrics)}")
         recipes = [cfg.name] + [c for c in rates.compare if c != cfg.name]
-        for other in recipes[1:]:
-            compose_config([f"recipe={other}"])
+        compare_args = {other: _compare_overrides(cfg, other, metrics) for other in recipes[1:]}
+        for other, extra in compare_args.items():
+            check_overrides([f"recipe={other}", *extra])
+        root = Path.cwd()  # default sweep dirs are runs/<recipe>/... under the working directory
+        main_plan = plan_sweep(cfg.name, run_args, xs, seeds, root, rates.out_dir, launcher_args, x_key=x_key)
+        plans = [main_plan]
+        for other, extra in compare_args.items():
+            plans.append(plan_sweep(other, [f"recipe={other}", *extra], xs, seeds, root,
+                                    str(main_plan.sweep_dir / "compare" / other), launcher_args, x_key=x_key))
     except (ConfigError, ValueError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-
-    root = Path.cwd()  # default sweep dirs are runs/<recipe>/... under the working directory
-    main_plan = plan_sweep(cfg.name, run_args, ns, seeds, root, rates.out_dir, launcher_args)
-    plans = [main_plan]
-    for other in recipes[1:]:
-        extra = [f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}"]
-        plans.append(plan_sweep(other, [f"recipe={other}", *extra], ns, seeds, root,
-                                str(main_plan.sweep_dir / "compare" / other), launcher_args))
 
     all_records, missing, failures = [], {}, []
     for plan in plans:
@@ -78,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             missing[plan.recipe] = miss
 
     out = main_plan.sweep_dir
-    write_rates_csv(out / "rates.csv", all_records, metrics)
+    write_rates_csv(out / "rates.csv", all_records, metrics, x_key)
     results: list[MetricRate] = []
     panels: dict[str, list[PanelCurve]] = {}
     for plan in plans:
@@ -88,12 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         for metric in metrics:
             if not any(r.metrics.get(metric) is not None for r in recs):
                 continue
-            res = fit_metric(recs, plan.recipe, metric, ns, seeds, floor_factor)
+            res = fit_metric(recs, plan.recipe, metric, xs, seeds, floor_factor, x_key)
             results.append(res)
             panels.setdefault(metric, []).append(PanelCurve(
-                plan.recipe, ns, res.values, res.floors, res.fit, res.theory,
+                plan.recipe, xs, res.values, res.floors, res.fit, res.theory,
                 left_out=(res.fit or {}).get("left_out", [])))
-    write_json_report(out / "rates.json", results, missing)
+    write_json_report(out / "rates.json", results, missing, x_key)
     atomic_write_text(out / "rates.md", markdown_table(results))
     atomic_write_text(out / "rates.tex", latex_table(results))
     if panels:
@@ -101,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         title = f"{cfg.name}: truth {cfg.truth.name}" + (f" ({truth})" if truth else "")
         if cfg.estimator == "icl":
             title = cfg.name
-        plot_rates(out / "rates", panels, title=title)
+        xlabel = {"n": "training sample size $n$",
+                  "diffusion.sampler_steps": "sampler steps $N$"}.get(x_key, x_key)
+        if x_key.startswith("diffusion."):
+            score = "oracle score" if cfg.diffusion.score == "oracle" else f"n = {cfg.n}"
+            title += f" ({cfg.diffusion.sampler}, {score})"
+        plot_rates(out / "rates", panels, title=title, xlabel=xlabel)
 
     print(markdown_table(results), end="")
     for r in results:
@@ -114,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: {r.recipe}/{r.floor_warning}")
     for recipe, miss in missing.items():
         print(f"warning: {recipe}: {len(miss)} run(s) missing: "
-              + ", ".join(f"n={n} seed={s}" for n, s in miss))
+              + ", ".join(f"{x_key}={format_value(x)} seed={s}" for x, s in miss))
     for f in failures:
         print(f"warning: sweep job failed: {f}")
     print(f"{out}  rates.csv rates.json rates.pdf rates.png rates.md rates.tex", flush=True)

@@ -1,5 +1,7 @@
-"""A sweep over (n, seed) as a Hydra multirun of scripts/train.py, and its aggregation.
+"""A sweep over (x, seed) as a Hydra multirun of scripts/train.py, and its aggregation.
 
+x is the training size n unless the sweep names another key (``rates.x``, e.g.
+``diffusion.sampler_steps`` for a discretisation study).
 The sweep is launched as ``train.py -m ... n=a,b,c seed=0,1,2`` so that every
 point is a run made by the same code path as a single run, and any Hydra
 launcher (local processes, SLURM) can spread it.  Each job writes to
@@ -27,66 +29,100 @@ from tqdm import tqdm
 
 from genlab.runs import CONFIG_FILE, METRICS_FILE
 
-__all__ = ["SweepPlan", "plan_sweep", "launch", "collect", "RunRecord", "write_rates_csv"]
+__all__ = ["SweepPlan", "plan_sweep", "launch", "collect", "RunRecord", "write_rates_csv", "format_value",
+           "hydra_spelling"]
 
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
 
 
+#: the longest file name most file systems take (ext4, xfs, NFS)
+MAX_NAME_BYTES = 255
+
+
+def hydra_spelling(overrides: list[str]) -> list[str]:
+    """``key=value`` as Hydra's basic sweeper writes each job's overrides (and so its directory)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [f"{o.get_key_element()}={o.get_value_element_as_str()}" for o in parsed]
+
+
+def format_value(v) -> str:
+    """A swept value as it is written on the command line: 64, not 64.0 (an int key refuses 64.0)."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
 @dataclass
 class SweepPlan:
-    """What to run: one recipe, its overrides, the grid of n and seeds, and where."""
+    """What to run: one recipe, its overrides, the grid of x values (n by default) and seeds, and where."""
 
     recipe: str
     overrides: list[str]
-    ns: list[int]
+    xs: list
     seeds: list[int]
     sweep_dir: Path
     launcher_overrides: list[str] = field(default_factory=list)
+    x_key: str = "n"
 
     @property
     def runs_dir(self) -> Path:
         return self.sweep_dir / "runs"
 
-    def run_dir(self, n: int, seed: int) -> Path:
-        """The directory Hydra gives job (n, seed): its sorted overrides, as override_dirname."""
-        items = sorted(self._dirname_overrides() + [f"n={n}", f"seed={seed}"])
+    def run_dir(self, x, seed: int) -> Path:
+        """The directory Hydra gives job (x, seed): its sorted overrides, as override_dirname.
+
+        Hydra's sweeper writes each value back in its own spelling (``false`` becomes
+        ``False``, ``1e-3`` becomes ``0.001``), so the overrides are parsed and
+        re-spelled the same way before they are joined.
+        """
+        items = sorted(hydra_spelling(self._dirname_overrides()
+                                      + [f"{self.x_key}={format_value(x)}", f"seed={seed}"]))
         return self.runs_dir / ",".join(items)
 
     def _dirname_overrides(self) -> list[str]:
         skip = ("out_dir=", "progress=", "device=", "skip_complete=")
         return [o for o in self.overrides if not o.startswith(skip)]
 
-    def expected(self) -> list[tuple[int, int]]:
-        return [(n, s) for n in self.ns for s in self.seeds]
+    def expected(self) -> list[tuple]:
+        return [(x, s) for x in self.xs for s in self.seeds]
 
 
-def plan_sweep(recipe: str, overrides: list[str], ns: list[int], seeds: list[int],
-               root: Path, out_dir: str | None = None, launcher_overrides=()) -> SweepPlan:
+def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
+               root: Path, out_dir: str | None = None, launcher_overrides=(), x_key: str = "n") -> SweepPlan:
     """A plan whose directory is ``out_dir`` or ``<root>/runs/<recipe>/rates-<hash>``.
 
-    The hash covers the recipe and the overrides that change a run (not n or
-    seeds), so rerunning a command resumes its own sweep and a changed
-    setting starts a new one.
+    The hash covers the recipe, the swept key (unless it is n) and the
+    overrides that change a run (not x or seeds), so rerunning a command
+    resumes its own sweep and a changed setting starts a new one.
     """
     # recipe= is added by launch; rates.* configure this sweep, hydra* go to the launcher
     run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra", "recipe="))]
     # a key given twice: the last value wins, as in Hydra (and only it names the job's directory)
-    run_overrides = list({o.split("=", 1)[0]: o for o in run_overrides}.values())
-    key = json.dumps([recipe, sorted(run_overrides)])
+    run_overrides = list({o.split("=", 1)[0]: o for o in run_overrides
+                          if o.split("=", 1)[0] != x_key}.values())
+    key = json.dumps([recipe, sorted(run_overrides)] + ([] if x_key == "n" else [x_key]))
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     sweep_dir = Path(out_dir) if out_dir else root / "runs" / recipe / f"rates-{digest}"
-    return SweepPlan(recipe=recipe, overrides=run_overrides, ns=list(ns), seeds=list(seeds),
-                     sweep_dir=sweep_dir.absolute(), launcher_overrides=list(launcher_overrides))
+    plan = SweepPlan(recipe=recipe, overrides=run_overrides, xs=list(xs), seeds=list(seeds),
+                     sweep_dir=sweep_dir.absolute(), launcher_overrides=list(launcher_overrides),
+                     x_key=x_key)
+    longest = max((plan.run_dir(x, s).name for x, s in plan.expected()), key=len, default="")
+    if len(longest.encode()) > MAX_NAME_BYTES:
+        raise ValueError(f"sweep of {recipe}: its run directories would be named by their overrides, "
+                         f"{len(longest.encode())} bytes (the limit is {MAX_NAME_BYTES}): give fewer "
+                         f"overrides on the command line, or put them in a recipe")
+    return plan
 
 
 def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedProcess | None:
     """Run the jobs of ``plan`` that are not complete yet; return None if all were."""
-    todo = [(n, s) for n, s in plan.expected() if not (plan.run_dir(n, s) / METRICS_FILE).is_file()]
+    todo = [(x, s) for x, s in plan.expected() if not (plan.run_dir(x, s) / METRICS_FILE).is_file()]
     if not todo:
         return None
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(TRAIN_SCRIPT), "-m", f"recipe={plan.recipe}", *plan.overrides,
-           f"n={','.join(map(str, plan.ns))}", f"seed={','.join(map(str, plan.seeds))}",
+           f"{plan.x_key}={','.join(map(format_value, plan.xs))}", f"seed={','.join(map(str, plan.seeds))}",
            f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true",
            *plan.launcher_overrides]
     log_path = plan.sweep_dir / "sweep.log"
@@ -99,12 +135,12 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
         done = total - len(todo)
         while proc.poll() is None:
             time.sleep(0.5)
-            now = sum((plan.run_dir(n, s) / METRICS_FILE).is_file() for n, s in plan.expected())
+            now = sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
             if now > done:
                 bar.update(now - done)
                 done = now
         stderr = proc.stderr.read()
-        now = sum((plan.run_dir(n, s) / METRICS_FILE).is_file() for n, s in plan.expected())
+        now = sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
         if now > done:
             bar.update(now - done)
         log.write(stderr)
@@ -113,54 +149,56 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
 
 @dataclass
 class RunRecord:
+    """One complete run of a sweep: its swept value x (the n of a sample-size sweep), seed, files."""
+
     recipe: str
-    n: int
+    x: float
     seed: int
     metrics: dict
     config: dict
 
 
 def collect(plan: SweepPlan) -> tuple[list[RunRecord], list[tuple[int, int]]]:
-    """The complete runs of ``plan`` and the (n, seed) pairs that are missing."""
+    """The complete runs of ``plan`` and the (x, seed) pairs that are missing."""
     records, missing = [], []
-    for n, s in plan.expected():
-        d = plan.run_dir(n, s)
+    for x, s in plan.expected():
+        d = plan.run_dir(x, s)
         if not (d / METRICS_FILE).is_file():
-            missing.append((n, s))
+            missing.append((x, s))
             continue
-        records.append(RunRecord(recipe=plan.recipe, n=n, seed=s,
+        records.append(RunRecord(recipe=plan.recipe, x=x, seed=s,
                                  metrics=json.loads((d / METRICS_FILE).read_text()),
                                  config=yaml.safe_load((d / CONFIG_FILE).read_text())))
     return records, missing
 
 
-def metric_table(records: list[RunRecord], metric: str, ns: list[int], seeds: list[int]):
+def metric_table(records: list[RunRecord], metric: str, xs: list, seeds: list[int]):
     """Arrays (k, S) of values and floors of ``metric`` (NaN where a run or a floor is missing)."""
-    values = np.full((len(ns), len(seeds)), np.nan)
-    floors = np.full((len(ns), len(seeds)), np.nan)
-    index_n = {n: i for i, n in enumerate(ns)}
+    values = np.full((len(xs), len(seeds)), np.nan)
+    floors = np.full((len(xs), len(seeds)), np.nan)
+    index_x = {x: i for i, x in enumerate(xs)}
     index_s = {s: j for j, s in enumerate(seeds)}
     for r in records:
         mx = r.metrics
         if mx.get(metric) is None:
             continue
-        i, j = index_n[r.n], index_s[r.seed]
+        i, j = index_x[r.x], index_s[r.seed]
         values[i, j] = mx[metric]
         floor = mx.get(f"{metric}_floor")
         floors[i, j] = np.nan if floor is None else floor
     return values, floors
 
 
-def write_rates_csv(path: Path, records: list[RunRecord], metrics: list[str]) -> None:
-    """One row per run and metric: recipe, n, seed, metric, value, floor, ci_low, ci_high."""
+def write_rates_csv(path: Path, records: list[RunRecord], metrics: list[str], x_key: str = "n") -> None:
+    """One row per run and metric: recipe, x (column named ``x_key``), seed, metric, value, floor, CI."""
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["recipe", "n", "seed", "metric", "value", "floor", "ci_low", "ci_high"])
-        for r in sorted(records, key=lambda r: (r.recipe, r.n, r.seed)):
+        w.writerow(["recipe", x_key, "seed", "metric", "value", "floor", "ci_low", "ci_high"])
+        for r in sorted(records, key=lambda r: (r.recipe, r.x, r.seed)):
             for m in metrics:
                 if r.metrics.get(m) is None:
                     continue
-                w.writerow([r.recipe, r.n, r.seed, m, r.metrics[m], r.metrics.get(f"{m}_floor", ""),
+                w.writerow([r.recipe, format_value(r.x), r.seed, m, r.metrics[m], r.metrics.get(f"{m}_floor", ""),
                             r.metrics.get(f"{m}_ci_low", ""), r.metrics.get(f"{m}_ci_high", "")])
     tmp.replace(path)

@@ -24,7 +24,10 @@ from genlab.diffusion.samplers import GRIDS, SAMPLERS
 from genlab.nn.mlp import ACTIVATIONS
 from genlab.validation import check_in, check_positive, check_positive_int
 
-__all__ = ["DiffusionConfig"]
+__all__ = ["DiffusionConfig", "SCORES"]
+
+#: where the score comes from: a trained network, or a reference score with no training (reference.py)
+SCORES = ("learned", "oracle", "empirical_optimal", "kde")
 
 
 @dataclass
@@ -39,6 +42,10 @@ class DiffusionConfig:
     beta_max: float = 20.0
     sigma_min: float = 0.01
     sigma_max: float = 50.0
+    # the score: learned, or a reference (oracle needs a mixture truth; kde's bandwidth h in
+    # standardised coordinates, 0 = Silverman's rule)
+    score: str = "learned"
+    score_bandwidth: float = 0.0
     # network (nn/mlp.py) and parametrisation (parametrisation.py)
     target: str = "x0"
     precondition: bool = True
@@ -76,6 +83,9 @@ class DiffusionConfig:
     def validate(self) -> "DiffusionConfig":
         self.make_process()
         check_target(self.target)
+        check_in("score", self.score, SCORES)
+        if not self.score_bandwidth >= 0:
+            raise ValueError(f"score_bandwidth must be >= 0, got {self.score_bandwidth}")
         for name in ("width", "time_embed_dim", "batch_size", "steps", "sampler_steps",
                      "likelihood_steps", "n_probes", "score_error_m"):
             check_positive_int(name, getattr(self, name))

@@ -4,6 +4,13 @@ The network learns in standardised coordinates z = (x - mu) / sd (per-axis
 mean and standard deviation of the training set, when ``cfg.standardize``);
 the model's law in data coordinates is the push-forward x = mu + sd z, so
 ``log_prob`` subtracts sum(log sd) and ``score`` divides by sd.
+
+``cfg.score`` other than ``learned`` puts a reference score (reference.py) in
+the network's place, with no training, so the same samplers and likelihood
+split the error (issue 4): ``oracle`` (the truth's exact noised score, in data
+coordinates: discretisation and horizon error only), ``empirical_optimal``
+(the DSM minimiser on the n points: memorisation) and ``kde`` (Wibisono, Wu &
+Yang 2024).
 """
 
 from __future__ import annotations
@@ -21,31 +28,42 @@ from genlab.diffusion.likelihood import ode_log_prob
 from genlab.diffusion.loss import dsm_loss
 from genlab.diffusion.memorization import memorization_fraction
 from genlab.diffusion.parametrisation import ScoreModel
-from genlab.diffusion.reference import score_error
+from genlab.diffusion.reference import EmpiricalOptimalScore, KDEScore, OracleScore, score_error
+from genlab.diffusion.sampler_law import LAW_SAMPLERS, ode_sampler_with_log_prob
 from genlab.diffusion.samplers import make_sampler, time_grid
 from genlab.nn.mlp import TimeMLP
 from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainConfig, train
-from genlab.validation import check_points, check_positive_int
+from genlab.validation import check_in, check_points, check_positive_int
 
 __all__ = ["DiffusionModel", "fit_diffusion"]
 
 
 class DiffusionModel:
-    """A trained diffusion model: EMA score network, process, standardisation and sampler settings."""
+    """A diffusion model: a score (EMA network or reference), process, standardisation and sampler settings.
 
-    def __init__(self, score_model: ScoreModel, cfg: DiffusionConfig, shift: torch.Tensor,
-                 scale: torch.Tensor, x_train: torch.Tensor, *, seed: int,
-                 train_stats: Optional[dict] = None):
-        self.score_model = score_model.eval().requires_grad_(False)
-        self.process = score_model.process
+    ``score_z(z (B, d), t) -> (B, d)`` is the score in standardised coordinates;
+    ``score_z64`` the same in float64 and differentiable in z (for the
+    likelihood and the sampler's law).  A trained model passes its network as
+    ``score_model`` and both are made from it.
+    """
+
+    def __init__(self, cfg: DiffusionConfig, process, shift: torch.Tensor, scale: torch.Tensor,
+                 x_train: torch.Tensor, *, seed: int, score_model: Optional[ScoreModel] = None,
+                 reference=None, device="cpu", train_stats: Optional[dict] = None):
+        if (score_model is None) == (reference is None):
+            raise ValueError("give exactly one of score_model and reference")
+        self.score_model = None if score_model is None else score_model.eval().requires_grad_(False)
+        self.reference = reference
+        self.process = process
         self.cfg = cfg
         self.shift, self.scale = shift.to(torch.float64), scale.to(torch.float64)  # (d,)
         self.x_train = x_train
         self.dim = x_train.shape[1]
         self.seed = seed
         self.train_stats = dict(train_stats or {})
-        self.device = next(score_model.parameters()).device
+        self.device = (next(score_model.parameters()).device if score_model is not None
+                       else torch.device(device))
         self._score64 = None
         self._last_samples = None
 
@@ -58,7 +76,17 @@ class DiffusionModel:
 
     def score_z(self, z: torch.Tensor, t) -> torch.Tensor:
         """Score of the model's x_t in standardised coordinates, in z's dtype."""
+        if self.reference is not None:
+            return self.reference(z, t)
         return self.score_model.score(z.to(torch.float32), t).to(z.dtype)
+
+    def score_z64(self, z: torch.Tensor, t) -> torch.Tensor:
+        """The same score computed in float64, differentiable in z."""
+        if self.reference is not None:
+            return self.reference(z.to(torch.float64), t)
+        if self._score64 is None:
+            self._score64 = copy.deepcopy(self.score_model).double()
+        return self._score64.score(z.to(torch.float64), t)
 
     # -- public API ---------------------------------------------------------------
     @torch.no_grad()
@@ -75,14 +103,30 @@ class DiffusionModel:
         self._last_samples = x
         return x
 
+    def sample_with_log_prob(self, m: int, generator: Optional[torch.Generator] = None):
+        """m draws of the configured ODE sampler with the log-density of its own law at them.
+
+        Returns (x (m, d), log q(x) (m,)), float64, data coordinates, where q is
+        the law of the discrete sampler (``sampler_law.py``): exact, unlike
+        ``log_prob``, which is the continuous flow's.  Needs ``cfg.sampler`` in
+        ``LAW_SAMPLERS`` (ode_euler, ode_heun).
+        """
+        m = check_positive_int("m", m)
+        check_in("sampler (for the sampler's law)", self.cfg.sampler, LAW_SAMPLERS)
+        g = generator or make_generator(derive_seed(self.seed, "sample"), self.device)
+        x_T = self.process.prior_sample(m, self.dim, g, dtype=torch.float64, device=self.device)
+        ts = time_grid(self.process, self.cfg.sampler_steps, kind=self.cfg.grid)
+        z, log_q = ode_sampler_with_log_prob(self.score_z64, x_T, ts, self.process, method=self.cfg.sampler)
+        x = self.from_z(z.cpu())
+        self._last_samples = x
+        return x, log_q.cpu() - torch.log(self.scale).sum()
+
     def log_prob(self, x, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """log-density of the model at t0 from the probability-flow ODE, (n,) float64 (``likelihood.py``)."""
         x = check_points("x", x, dim=self.dim)
-        if self._score64 is None:
-            self._score64 = copy.deepcopy(self.score_model).double()
         g = generator or make_generator(derive_seed(self.seed, "likelihood"))
         z = self.to_z(x.cpu()).to(self.device)
-        lp = ode_log_prob(self._score64.score, z, self.process, n_steps=self.cfg.likelihood_steps,
+        lp = ode_log_prob(self.score_z64, z, self.process, n_steps=self.cfg.likelihood_steps,
                           method=self.cfg.likelihood_method, grid=self.cfg.grid,
                           trace=self.cfg.trace, n_probes=self.cfg.n_probes, generator=g)
         return lp.cpu() - torch.log(self.scale).sum()
@@ -109,37 +153,48 @@ class DiffusionModel:
         draws of the noised truth per time.
         """
         out = {k: float(v) for k, v in self.train_stats.items()}
-        if truth is not None and hasattr(truth, "covs"):
+        if truth is not None and hasattr(truth, "covs") and len(self.cfg.score_error_times):
             zt = self.standardised_truth(truth)
             g = make_generator(derive_seed(self.seed, "score_error"))
-            errs = score_error(self.score_z, zt, self.process, self.cfg.score_error_times,
+            on_device = lambda z, t: self.score_z(z.to(self.device), t).cpu()  # noqa: E731
+            errs = score_error(on_device, zt, self.process, self.cfg.score_error_times,
                                self.cfg.score_error_m, g)
             for t, e in zip(self.cfg.score_error_times, errs.tolist()):
                 out[f"score_error_t{t:g}"] = e
         samples = self._last_samples if samples is None else samples
-        if samples is not None:
+        if samples is not None and self.cfg.score != "oracle":  # the oracle never saw x_train
             out["memorization_fraction"] = memorization_fraction(samples, self.x_train)
         return out
 
 
 def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", progress: bool = False,
-                  checkpoint_dir: Optional[str] = None) -> DiffusionModel:
+                  checkpoint_dir: Optional[str] = None, truth=None) -> DiffusionModel:
     """Train the configured score network on x_train (n, d) by denoising score matching.
 
     Seeds: ``derive_seed(seed, "init")`` for the weights, ``derive_seed(seed, "train")``
     for minibatches, times and noise.  With ``checkpoint_dir`` the run writes
     (and resumes from) ``last.pt`` every ``cfg.checkpoint_every`` steps and at the end.
+    ``cfg.score`` other than ``learned`` trains nothing and uses a reference
+    score instead (``oracle`` needs ``truth``, a Gaussian mixture).
     """
     cfg.validate()
     device = resolve_device(device)
     x = check_points("x_train", x_train).to(torch.float64).cpu()
     n, d = x.shape
+    process = cfg.make_process()
+    if cfg.score == "oracle":
+        return _oracle_model(cfg, process, x, truth, seed=seed, device=device)
     if cfg.standardize and n > 1:
         shift, scale = x.mean(0), x.std(0).clamp_min(1e-12)
     else:
         shift, scale = torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)
+    if cfg.score != "learned":
+        z64 = ((x - shift) / scale).to(device)
+        reference = (EmpiricalOptimalScore(z64, process) if cfg.score == "empirical_optimal"
+                     else KDEScore(z64, process, h=_silverman(n, d) if cfg.score_bandwidth == 0
+                                   else cfg.score_bandwidth))
+        return DiffusionModel(cfg, process, shift, scale, x, seed=seed, reference=reference, device=device)
     z = ((x - shift) / scale).to(torch.float32).to(device)
-    process = cfg.make_process()
     net = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
                   generator=make_generator(derive_seed(seed, "init")))
     model = ScoreModel(net, process, cfg.target, sigma_data=1.0 if cfg.standardize else
@@ -162,4 +217,22 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     stats = {"train_loss_final": float(tail.mean()) if len(tail) else math.nan,
              "train_steps_per_s": res.steps_per_s,
              "train_time_s": time.perf_counter() - t_start}
-    return DiffusionModel(res.ema, cfg, shift, scale, x, seed=seed, train_stats=stats)
+    return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema,
+                          train_stats=stats)
+
+
+def _silverman(n: int, d: int) -> float:
+    """Silverman's rule (4 / (d + 2))^(1 / (d + 4)) n^(-1 / (d + 4)) in standardised coordinates."""
+    return (4.0 / (d + 2)) ** (1.0 / (d + 4)) * n ** (-1.0 / (d + 4))
+
+
+def _oracle_model(cfg, process, x, truth, *, seed: int, device) -> DiffusionModel:
+    if truth is None or not all(hasattr(truth, a) for a in ("weights", "means", "covs")):
+        name = "none" if truth is None else type(truth).__name__
+        raise ValueError(f"diffusion.score=oracle needs a truth whose noised score is known in closed "
+                         f"form (a Gaussian mixture); got {name}")
+    d = x.shape[1]
+    one = torch.ones(d, dtype=torch.float64)
+    # the closed form lives on the CPU beside the truth's parameters; it is cheap there
+    return DiffusionModel(cfg, process, torch.zeros(d, dtype=torch.float64), one, x, seed=seed,
+                          reference=OracleScore(truth, process), device="cpu")

@@ -1,11 +1,13 @@
 """What theory predicts, each prediction with its source and assumptions.
 
 `exponents`: n-rates of the estimators (empirical measure, KDE, diffusion,
-GAN, score estimation).  `icl`: risk curves of in-context linear regression
+GAN, score estimation).  `discretisation`: the decay of a sampler's error with
+its number of steps N, at the solver's order.  `icl`: risk curves of in-context linear regression
 against the number of examples k (least squares, Bayes ridge, one-step
 preconditioned GD / one-layer linear self-attention, averaging).
 """
 
+from genlab.theory.discretisation import SAMPLER_ORDERS, sampler_steps_exponent
 from genlab.theory.exponents import ESTIMATORS, METRICS, Prediction, predicted_exponent, table
 from genlab.theory.icl import (
     averaging_risk,
@@ -18,5 +20,6 @@ from genlab.theory.icl import (
 )
 
 __all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS",
+           "sampler_steps_exponent", "SAMPLER_ORDERS",
            "least_squares_risk", "bayes_ridge_risk", "bayes_ridge_risk_mp", "zfb_gamma",
            "preconditioned_gd_risk", "lsa_risk", "averaging_risk"]

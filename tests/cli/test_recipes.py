@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from omegaconf import OmegaConf
 
 from genlab.cli import available_recipes, compose_config
 from genlab.experiment import run
+
+# The device every recipe runs on here: cpu in CI; GENLAB_TEST_DEVICE=cuda checks the CUDA path on a GPU machine.
+DEVICE = os.environ.get("GENLAB_TEST_DEVICE", "cpu")
 
 # Toy sizes per family: enough to go through every stage (fit, sample, density, floors, files).
 TINY = {
@@ -19,11 +23,15 @@ TINY = {
                   "diffusion.score_error_m=32", "diffusion.warmup_steps=1"],
     "icl": ["icl.steps=2", "icl.eval_prompts=1280", "icl.n_boot=50", "icl.bayes_mc=2000"],
 }
+# Recipes that need more than their family's toy sizes: the oracle's exact sampler law is only
+# defined once the Heun steps stop folding space (64 steps on its mixture).
+TINY_RECIPE = {"diffusion_oracle": ["diffusion.sampler_steps=64"]}
 
 
 def test_there_are_recipes_for_every_issue_so_far():
     assert {"empirical_gmm", "empirical_uniform", "kde_gmm", "kde_smooth", "diffusion_gmm",
-            "icl_lsa", "icl_noisy", "icl_linear", "icl_task_diversity"} <= set(available_recipes())
+            "icl_lsa", "icl_noisy", "icl_linear", "icl_task_diversity",
+            "diffusion_smooth", "diffusion_subspace", "diffusion_oracle"} <= set(available_recipes())
 
 
 @pytest.mark.parametrize("recipe", available_recipes())
@@ -36,8 +44,8 @@ def test_recipe_name_matches_its_file_and_composes(recipe):
 @pytest.mark.parametrize("recipe", available_recipes())
 def test_recipe_runs_at_toy_size(recipe, tmp_path):
     family = compose_config([f"recipe={recipe}"]).estimator
-    cfg = OmegaConf.to_object(compose_config([f"recipe={recipe}", "eval.floor_cache=null", "device=cpu",
-                                              *TINY[family]]))
+    cfg = OmegaConf.to_object(compose_config([f"recipe={recipe}", "eval.floor_cache=null", f"device={DEVICE}",
+                                              *TINY[family], *TINY_RECIPE.get(recipe, [])]))
     result = run(cfg, tmp_path, progress=False)
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written == json.loads(json.dumps(result.metrics))

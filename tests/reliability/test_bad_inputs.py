@@ -78,6 +78,11 @@ CLI = [
     ("t0 <= 0", ["recipe=diffusion_gmm", "diffusion.t0=0"], "t0", None),
     ("unknown sampler", ["recipe=diffusion_gmm", "diffusion.sampler=leapfrog"], "sampler must be one of", None),
     ("unknown target", ["recipe=diffusion_gmm", "diffusion.target=v"], "target", None),
+    ("unknown score", ["recipe=diffusion_gmm", "diffusion.score=perfect"], "score must be one of", None),
+    ("oracle score of a truth with no closed form", ["recipe=diffusion_oracle", "truth.name=smooth"],
+     "oracle needs a truth", None),
+    ("sampler-law TV of a stochastic sampler", ["recipe=diffusion_oracle", "diffusion.sampler=sde_euler"],
+     "deterministic sampler", None),
     ("icl d = 0", ["recipe=icl_noisy", "icl.d=0"], "d must be a positive integer", None),
     ("bad value inside a sweep", ["-m", "recipe=kde_gmm", "n=100,0"], "n=0: n must be a positive integer", None),
     ("unwritable out_dir", ["recipe=kde_gmm", "out_dir=/proc/genlab/x"], "not writable", None),
@@ -95,6 +100,10 @@ RATES = [
     ("sweep over one size", ["recipe=empirical_gmm", "rates.n=[10]"], "at least two distinct sample sizes"),
     ("rate of a metric not evaluated", ["recipe=empirical_gmm", "rates.metrics=[tv]"], "rates.metrics"),
     ("zero seeds", ["recipe=empirical_gmm", "rates.seeds=0"], "rates.seeds must be a positive integer"),
+    ("steps sweep over one value", ["recipe=diffusion_oracle", "rates.x_values=[64]"],
+     "at least two distinct positive values"),
+    ("sweep over the seed", ["recipe=diffusion_oracle", "rates.x=seed"], "rates.x cannot be 'seed'"),
+    ("swept key that does not exist", ["recipe=diffusion_oracle", "rates.x=diffusion.stepz"], "diffusion.stepz"),
 ]
 
 LIBRARY = [
