@@ -17,6 +17,7 @@ from typing import List, Optional
 from hydra.core.config_store import ConfigStore
 
 from genlab.diffusion.config import DiffusionConfig
+from genlab.gan.config import GANConfig
 from genlab.icl.config import ICLConfig
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 #: estimator families a recipe can name in ``estimator:``
-ESTIMATORS = ("empirical", "kde", "diffusion", "icl")
+ESTIMATORS = ("empirical", "kde", "diffusion", "gan", "icl")
 
 
 @dataclass
@@ -114,6 +115,7 @@ class RunConfig:
     truth: TruthConfig = field(default_factory=TruthConfig)
     kde: KDEConfig = field(default_factory=KDEConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    gan: GANConfig = field(default_factory=GANConfig)
     icl: ICLConfig = field(default_factory=ICLConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     rates: RatesConfig = field(default_factory=RatesConfig)

@@ -16,10 +16,12 @@ from genlab.distributions.base import Distribution
 from genlab.runs import CHECKPOINT_DIR
 from genlab.seeding import derive_seed, make_generator
 
-__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS", "SAMPLER_LAW_METRICS"]
+__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS", "SAMPLER_LAW_METRICS", "NO_DENSITY_ESTIMATORS"]
 
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
+#: estimator families with no density, so no DENSITY_METRICS
+NO_DENSITY_ESTIMATORS = ("empirical", "gan")
 #: metrics of the law of the model's own samples (a deterministic sampler's push-forward):
 #: tv_sampler against the truth, tv_sampler_t0 against the truth noised to the process's t0
 SAMPLER_LAW_METRICS = ("tv_sampler", "tv_sampler_t0")
@@ -83,7 +85,15 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
             samples = model.sample(m, generator=sample_generator)
         return Fitted(samples=samples, log_prob=model.log_prob, sample_log_prob=sample_log_prob,
                       extras=model.extra_metrics(truth=truth, samples=samples))
-    raise ValueError(f"estimator must be one of empirical, kde, diffusion; got {name!r}")
+    if name == "gan":
+        from genlab.gan.run import fit_gan_run
+
+        ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None else None
+        samples, extras = fit_gan_run(cfg.gan, truth, x_train, m=m, sample_generator=sample_generator, seed=seed,
+                                      eval_seed=cfg.eval.seed, device=device, checkpoint_dir=ckpt,
+                                      run_dir=run_dir, progress=progress)
+        return Fitted(samples=samples, extras=extras)
+    raise ValueError(f"estimator must be one of empirical, kde, diffusion, gan; got {name!r}")
 
 
 def _bandwidth_arg(text: str):

@@ -26,12 +26,13 @@ import metrics as M
 from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
 from genlab.device import resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
-from genlab.estimators import DENSITY_METRICS, SAMPLER_LAW_METRICS, fit_estimator
+from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, fit_estimator
 from genlab.floor_cache import cached_floors
 from genlab.plots import plot_samples
 from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
     ensure_writable_dir, is_complete, write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
+from genlab.training import TrainingDiverged
 from genlab.validation import check_in, check_positive_int
 
 __all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
@@ -49,9 +50,8 @@ _RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
 TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
                "steps_per_second")
 #: metrics shown on the last printed line, in this order, when present
-HEADLINE_ORDER = ("tv", "kde_tv", "tv_sampler", "tv_sampler_t0", "w1_law", "w1", "kl", "sliced_w1", "w2",
-                  "mmd2")
-_NO_DENSITY_ESTIMATORS = ("empirical",)
+HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "kde_tv", "tv_sampler",
+                  "tv_sampler_t0", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
 
 
 @dataclass
@@ -99,13 +99,15 @@ def validate(cfg: RunConfig) -> None:
         cfg.diffusion.validate()
     if cfg.estimator == "icl":
         cfg.icl.validate()
+    if cfg.estimator == "gan":
+        cfg.gan.validate()
     if cfg.eval.kde_reference and "tv" not in cfg.eval.metrics:
         raise ValueError("eval.kde_reference needs 'tv' in eval.metrics (kde_tv sits beside tv)")
     if not cfg.eval.metrics:
         raise ValueError("eval.metrics is empty; name at least one metric")
     for name in cfg.eval.metrics:
         check_in("eval.metrics", name, M.METRIC_NAMES + EXACT_METRICS)
-        if name in DENSITY_METRICS and cfg.estimator in _NO_DENSITY_ESTIMATORS:
+        if name in DENSITY_METRICS and cfg.estimator in NO_DENSITY_ESTIMATORS:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
         if name in SAMPLER_LAW_METRICS:
@@ -182,6 +184,16 @@ def _sampler_law_tv(cfg: RunConfig, truth, samples: torch.Tensor, log_q) -> dict
         out[name] = M.Estimate(est.value, floor=0.0, ci_low=est.ci_low, ci_high=est.ci_high, floor_std=0.0,
                                note=f"TV of the sampler's own law: {est.note}; no sampling floor")
     return out
+
+
+def _record_divergence(cfg: RunConfig, run_dir: Path, truth, exc: TrainingDiverged, fit_seconds: float) -> None:
+    """metrics.json of a diverged run: what happened and where, and no distance as if it had succeeded.
+
+    The run is over (a rerun of the same settings diverges again), so it is
+    marked complete; ``diverged`` = 1 lets a sweep tell it from a result.
+    """
+    _finish(run_dir, {"diverged": 1, "diverged_step": exc.step, "diverged_reason": " ".join(str(exc).split()),
+                      "n": cfg.n, "seed": cfg.seed, "dim": truth.dim, "fit_seconds": fit_seconds})
 
 
 def requeued() -> bool:
@@ -290,8 +302,12 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
     sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)
     t_fit = time.perf_counter()
-    fitted = fit_estimator(cfg, truth, x_train, m=cfg.eval.m, sample_generator=sample_gen,
-                           seed=cfg.seed, device=device, run_dir=run_dir, progress=progress)
+    try:
+        fitted = fit_estimator(cfg, truth, x_train, m=cfg.eval.m, sample_generator=sample_gen,
+                               seed=cfg.seed, device=device, run_dir=run_dir, progress=progress)
+    except TrainingDiverged as exc:
+        _record_divergence(cfg, run_dir, truth, exc, time.perf_counter() - t_fit)
+        raise
     fit_seconds = time.perf_counter() - t_fit
     samples = fitted.samples.detach().to("cpu", torch.float64)
 

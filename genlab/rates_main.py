@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from genlab.cli import ConfigError, check_overrides, compose_config
-from genlab.estimators import DENSITY_METRICS
+from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
@@ -64,7 +64,7 @@ def _compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
     # the main truth's set keys, and null for keys only the compare recipe sets (short run-dir names)
     truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
     truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
-    usable = [m for m in metrics if not (m in DENSITY_METRICS and other_cfg.estimator in ("empirical",))]
+    usable = [m for m in metrics if not (m in DENSITY_METRICS and other_cfg.estimator in NO_DENSITY_ESTIMATORS)]
     if not usable:
         raise ConfigError(f"rates.compare: recipe {other!r} can give none of the metrics {metrics}")
     return [*truth, f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}",

@@ -39,7 +39,11 @@ _FORMAT = "genlab-train-v1"
 
 
 class TrainingDiverged(RuntimeError):
-    """A non-finite loss or gradient stopped the run; the message names the step."""
+    """A non-finite loss or gradient stopped the run; the message names the step (also ``.step``)."""
+
+    def __init__(self, message: str, step: Optional[int] = None):
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass
@@ -132,8 +136,11 @@ def save_checkpoint(path: str, obj: dict) -> None:
             os.remove(tmp)
 
 
-def load_checkpoint(path: str) -> dict:
-    """Load a checkpoint with ``weights_only=True``; a bad file gives a one-line ValueError."""
+def load_checkpoint(path: str, fmt: str = _FORMAT) -> dict:
+    """Load a checkpoint with ``weights_only=True``; a bad file gives a one-line ValueError.
+
+    ``fmt`` is the format tag the file must carry (another loop, e.g. the GAN's, has its own).
+    """
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -141,8 +148,8 @@ def load_checkpoint(path: str) -> dict:
     except Exception as exc:  # truncated, not a zip, unsafe pickle ...
         raise ValueError(f"checkpoint {path} cannot be loaded: {type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if not isinstance(obj, dict) or obj.get("format") != _FORMAT:
-        raise ValueError(f"checkpoint {path} is not a genlab training checkpoint ({_FORMAT})")
+    if not isinstance(obj, dict) or obj.get("format") != fmt:
+        raise ValueError(f"checkpoint {path} is not a genlab training checkpoint ({fmt})")
     return obj
 
 
@@ -236,7 +243,7 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
         where = f" (replica {int(bad[0])})" if value.ndim and value.numel() > 1 else ""
         kept = (f"the last good checkpoint is kept at {path}" if path and os.path.exists(path)
                 else "no checkpoint was written")
-        return TrainingDiverged(f"non-finite {what} at step {step}{where}; {kept}")
+        return TrainingDiverged(f"non-finite {what} at step {step}{where}; {kept}", step=step)
 
     t_start, n_run = time.perf_counter(), 0
     bar = tqdm(range(start, cfg.steps), total=cfg.steps, initial=start, desc=desc,

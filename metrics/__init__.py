@@ -11,6 +11,7 @@ computes in float64 and returns python floats or small dataclasses.
 - :func:`noise_floor`, :func:`evaluate` (value, floor and CI per metric),
   :class:`Estimate`
 - :func:`fit_rate` (exponent with bootstrap CI, floor-dominated points left out)
+- :func:`mode_coverage` (VEEGAN / PacGAN mode statistics against a Gaussian mixture)
 """
 
 from .divergences import hellinger, kl
@@ -19,6 +20,7 @@ from .evaluate import METRIC_NAMES, evaluate, metric_floor
 from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
 from .mmd import median_bandwidth, mmd2_unbiased
+from .modes import ModeCoverage, mode_coverage
 from .rates import RateFit, fit_rate
 from .tv import (
     total_variation,
@@ -52,4 +54,6 @@ __all__ = [
     "METRIC_NAMES",
     "fit_rate",
     "RateFit",
+    "mode_coverage",
+    "ModeCoverage",
 ]

@@ -21,6 +21,8 @@ TINY = {
     "diffusion": ["n=64", "eval.m=48", "eval.reps=2", "diffusion.steps=2", "diffusion.batch_size=32",
                   "diffusion.width=16", "diffusion.sampler_steps=4", "diffusion.likelihood_steps=2",
                   "diffusion.score_error_m=32", "diffusion.warmup_steps=1"],
+    "gan": ["n=64", "eval.m=64", "eval.reps=2", "gan.steps=3", "gan.batch_size=16", "gan.g_width=8",
+            "gan.d_width=8", "gan.monitor_every=2", "gan.monitor_m=32", "gan.checkpoint_every=2"],
     "icl": ["icl.steps=2", "icl.eval_prompts=1280", "icl.n_boot=50", "icl.bayes_mc=2000"],
 }
 # Recipes that need more than their family's toy sizes: the oracle's exact sampler law is only
@@ -31,7 +33,8 @@ TINY_RECIPE = {"diffusion_oracle": ["diffusion.sampler_steps=64"]}
 def test_there_are_recipes_for_every_issue_so_far():
     assert {"empirical_gmm", "empirical_uniform", "kde_gmm", "kde_smooth", "diffusion_gmm",
             "icl_lsa", "icl_noisy", "icl_linear", "icl_task_diversity",
-            "diffusion_smooth", "diffusion_subspace", "diffusion_oracle"} <= set(available_recipes())
+            "diffusion_smooth", "diffusion_subspace", "diffusion_oracle",
+            "gan_ring", "gan_grid", "gan_gmm", "gan_smooth"} <= set(available_recipes())
 
 
 @pytest.mark.parametrize("recipe", available_recipes())
@@ -56,3 +59,5 @@ def test_recipe_runs_at_toy_size(recipe, tmp_path):
             assert metric in written and f"{metric}_floor" in written
     else:
         assert (tmp_path / "icl.png").is_file()
+    if family == "gan":
+        assert (tmp_path / "training.png").is_file() and (tmp_path / "checkpoints" / "last.pt").is_file()

@@ -1,0 +1,232 @@
+"""The GAN training loop: alternating discriminator and generator Adam steps on exactly n points.
+
+One generator step is ``critic_steps`` discriminator steps followed by one
+generator step (Goodfellow et al. 2014, Algorithm 1; Gulrajani et al. 2017,
+Algorithm 1 with n_critic = 5).  Each step draws its minibatch of the n
+training points, its latents and its penalty interpolates from one generator
+``g``, whose state is checkpointed, so a resumed run replays exactly the draws
+of an uninterrupted one.  The schedule (`lr_at`), the EMA of the generator
+(`ema_update`), the atomic checkpoint writer and the divergence error come from
+`genlab.training`, the loop every other family uses; this one differs in owning
+two optimisers.
+
+Divergence: a non-finite loss or gradient norm, or a discriminator whose mean
+|output| exceeds ``cfg.max_critic`` (it has run away: its loss no longer
+measures anything the generator can follow), raises `TrainingDiverged` before
+the step is applied.  Checkpoints are written only from finite weights, so the
+last checkpoint on disk is the last good state.
+
+Checkpoint (``load_checkpoint(path, fmt=GAN_CHECKPOINT_FORMAT)``): ``step``,
+``generator``, ``discriminator``, ``ema`` (state dicts), ``opt_g``, ``opt_d``,
+``losses`` (float64, (step, 2): discriminator and generator loss),
+``history`` (monitor name -> float64 (k,), with ``step``), ``rng`` and
+``config`` (the `GANConfig` as a dict).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+from tqdm.auto import tqdm
+
+from genlab.gan.config import GANConfig
+from genlab.gan.losses import LOSSES, gradient_penalty, uses_gradient_penalty
+from genlab.gan.networks import Discriminator, Generator, pack_samples
+from genlab.training import (CHECKPOINT_NAME, TrainConfig, TrainingDiverged, ema_update, load_checkpoint,
+                             lr_at, save_checkpoint)
+
+__all__ = ["GANTrainResult", "train_gan", "GAN_CHECKPOINT_FORMAT"]
+
+GAN_CHECKPOINT_FORMAT = "genlab-gan-v1"
+#: settings that may change between a run and its resumption
+_RESUME_FREE = ("steps", "checkpoint_every")
+
+
+@dataclass
+class GANTrainResult:
+    """The trained networks, the generator's EMA and the training record."""
+
+    generator: Generator
+    discriminator: Discriminator
+    ema: Generator
+    losses: torch.Tensor                       # float64, (steps, 2): L_D, L_G
+    history: dict = field(default_factory=dict)  # name -> float64 (k,), "step" among them
+    step: int = 0
+    resumed_from: int = 0
+    steps_per_s: float = math.nan
+
+
+def _schedule(cfg: GANConfig, lr: float) -> TrainConfig:
+    return TrainConfig(steps=cfg.steps, lr=lr, warmup_steps=cfg.warmup_steps, lr_schedule=cfg.lr_schedule,
+                       min_lr_ratio=cfg.min_lr_ratio).validate()
+
+
+def _all_finite(*modules) -> bool:
+    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *, g: torch.Generator,
+              checkpoint_dir: Optional[str] = None, resume: bool = True,
+              monitor: Optional[Callable[[Generator], dict]] = None,
+              progress: bool = False) -> GANTrainResult:
+    """Train G against D on the n points ``x`` (n, d) for ``cfg.steps`` generator steps.
+
+    Parameters
+    ----------
+    G, D : Generator, Discriminator
+        Trained in place; D packs ``D.pack`` samples.
+    x : Tensor, shape (n, d)
+        The training set; minibatches are drawn from it with replacement.
+    cfg : GANConfig
+    g : torch.Generator
+        Every random draw of training (indices, latents, interpolates).
+    checkpoint_dir : str, optional
+        Where ``last.pt`` is written every ``cfg.checkpoint_every`` steps and at
+        the end; with ``resume`` an existing one is continued (a checkpoint of
+        other settings is refused, naming the keys).
+    monitor : callable, optional
+        ``monitor(ema_generator) -> {name: float}``, called every
+        ``cfg.monitor_every`` steps and at the end, for the training curve; it
+        must not draw from ``g``.
+
+    Raises
+    ------
+    TrainingDiverged
+        Non-finite loss or gradient, or a runaway discriminator; ``.step`` is the step.
+    """
+    cfg.validate()
+    d_loss_fn, g_loss_fn = LOSSES[cfg.loss]
+    gp = uses_gradient_penalty(cfg.loss)
+    n, pack, batch = x.shape[0], D.pack, cfg.batch_size
+    sched_g, sched_d = _schedule(cfg, cfg.lr), _schedule(cfg, cfg.d_lr if cfg.d_lr is not None else cfg.lr)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_g = torch.optim.Adam(G.parameters(), lr=sched_g.lr, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=sched_d.lr, betas=betas)
+    ema = copy.deepcopy(G).requires_grad_(False)
+    start, losses, history = 0, [], {}
+    path = os.path.join(checkpoint_dir, CHECKPOINT_NAME) if checkpoint_dir else None
+
+    if path and resume and os.path.exists(path):
+        ck = load_checkpoint(path, fmt=GAN_CHECKPOINT_FORMAT)
+        now = dataclasses.asdict(cfg)
+        diff = sorted(k for k in set(ck["config"]) | set(now)
+                      if k not in _RESUME_FREE and ck["config"].get(k) != now.get(k))
+        if diff:
+            raise ValueError(f"checkpoint {path} was written under other GAN settings; differing keys: "
+                             + ", ".join(diff))
+        G.load_state_dict(ck["generator"])
+        D.load_state_dict(ck["discriminator"])
+        ema.load_state_dict(ck["ema"])
+        opt_g.load_state_dict(ck["opt_g"])
+        opt_d.load_state_dict(ck["opt_d"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        g.set_state(ck["rng"]["train"])
+        start = int(ck["step"])
+        losses = list(ck["losses"].unbind(0)) if ck["losses"].numel() else []
+        history = {k: v.tolist() for k, v in ck["history"].items()}
+
+    def record_tensor() -> torch.Tensor:
+        return torch.stack(losses) if losses else torch.zeros(0, 2, dtype=torch.float64)
+
+    def history_tensors() -> dict:
+        return {k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
+
+    def snapshot(step: int) -> None:
+        if path is None:
+            return
+        if not _all_finite(G, D, ema):
+            raise TrainingDiverged(f"GAN training diverged: non-finite weights at step {step}; {kept()}", step=step)
+        save_checkpoint(path, {
+            "format": GAN_CHECKPOINT_FORMAT, "step": step,
+            "generator": G.state_dict(), "discriminator": D.state_dict(), "ema": ema.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "losses": record_tensor(), "history": history_tensors(),
+            "rng": {"torch": torch.get_rng_state(), "train": g.get_state()},
+            "config": dataclasses.asdict(cfg),
+        })
+
+    def kept() -> str:
+        return (f"the last good checkpoint is kept at {path}" if path and os.path.exists(path)
+                else "no checkpoint was written")
+
+    def check(what: str, value: torch.Tensor, step: int) -> None:
+        if not bool(torch.isfinite(value).all()):
+            raise TrainingDiverged(f"GAN training diverged: non-finite {what} at step {step}; {kept()}",
+                                   step=step)
+
+    def observe(step: int) -> None:
+        if monitor is None:
+            return
+        ema.eval()
+        with torch.no_grad():
+            values = monitor(ema)
+        for k, v in {"step": step, **values}.items():
+            history.setdefault(k, []).append(float(v))
+
+    def real_batch() -> torch.Tensor:
+        idx = torch.randint(0, n, (batch * pack,), generator=g, device=x.device)
+        return pack_samples(x[idx], pack)                                     # (B, pack d)
+
+    def fake_batch() -> torch.Tensor:
+        z = G.sample_latent(batch * pack, generator=g, device=x.device)      # (B pack, k)
+        return pack_samples(G(z), pack)                                       # (B, pack d)
+
+    t0, n_run = time.perf_counter(), 0
+    bar = tqdm(range(start, cfg.steps), total=cfg.steps, initial=start, desc="gan",
+               disable=not progress, dynamic_ncols=True, leave=False)
+    G.train()
+    D.train()
+    if start == 0:
+        observe(0)
+    for step in bar:
+        for opt, sched in ((opt_g, sched_g), (opt_d, sched_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(sched, step)
+        for _ in range(cfg.critic_steps):
+            x_real = real_batch()
+            with torch.no_grad():
+                x_fake = fake_batch()
+            d_real, d_fake = D(x_real), D(x_fake)                             # (B,), (B,)
+            loss_d = d_loss_fn(d_real, d_fake)
+            if gp:
+                loss_d = loss_d + gradient_penalty(D, x_real, x_fake, cfg.gp_lambda, generator=g)
+            check("discriminator loss", loss_d.detach(), step)
+            scale = 0.5 * float(d_real.detach().abs().mean() + d_fake.detach().abs().mean())
+            if scale > cfg.max_critic:
+                raise TrainingDiverged(
+                    f"GAN training diverged: the discriminator ran away at step {step}: mean |D| = {scale:.3g} > "
+                    f"gan.max_critic = {cfg.max_critic:g}; {kept()}", step=step)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            check("discriminator gradient", torch.nn.utils.clip_grad_norm_(D.parameters(), math.inf), step)
+            opt_d.step()
+        loss_g = g_loss_fn(D(fake_batch()))
+        check("generator loss", loss_g.detach(), step)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        check("generator gradient", torch.nn.utils.clip_grad_norm_(G.parameters(), math.inf), step)
+        opt_g.step()
+        ema_update(ema, G, cfg.ema_decay)
+        losses.append(torch.stack([loss_d.detach(), loss_g.detach()]).to(torch.float64))
+        n_run += 1
+        done = step + 1
+        if cfg.monitor_every and (done % cfg.monitor_every == 0 or done == cfg.steps):
+            observe(done)
+            if progress:
+                bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items() if k != "step"})
+        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+            snapshot(done)
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    snapshot(cfg.steps)
+    return GANTrainResult(generator=G, discriminator=D, ema=ema, losses=record_tensor(),
+                          history={k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()},
+                          step=cfg.steps, resumed_from=start,
+                          steps_per_s=n_run / elapsed if elapsed > 0 else math.nan)
