@@ -114,6 +114,9 @@ RATES = [
      "at least two distinct positive values"),
     ("sweep over the seed", ["recipe=diffusion_oracle", "rates.x=seed"], "rates.x cannot be 'seed'"),
     ("swept key that does not exist", ["recipe=diffusion_oracle", "rates.x=diffusion.stepz"], "diffusion.stepz"),
+    ("run directory names past the file-name limit",
+     ["recipe=kde_gmm", "rates.metrics=[sliced_w1]", f"eval.metrics=[{','.join(['sliced_w1'] * 24)}]"],
+     "the limit is 255"),
 ]
 
 LIBRARY = [
