@@ -16,7 +16,7 @@ from genlab.icl.prompts import PromptSampler
 from genlab.training import TrainConfig, train
 from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
-__all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "train_icl"]
+__all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "ICLLoss", "train_icl"]
 
 LR_SCHEDULES = ("constant", "cosine")
 #: the cosine schedule ends at this fraction of the peak rate
@@ -28,6 +28,34 @@ LOSS_POSITIONS = ("all", "last")
 #: mean of its own squared error, so late prefixes (error near sigma^2) weigh as much as
 #: early ones (error near tau^2 d), whose gradient noise otherwise drowns them.
 LOSS_WEIGHTINGS = ("uniform", "relative")
+
+
+class ICLLoss:
+    """The training loss of in-context regression on predictions (B, K) against noisy labels ys (B, K).
+
+    ``last``: the squared error at the last query only; ``all`` with ``uniform``:
+    the mean over every prefix; both are divided by the label variance
+    tau^2 tr(Sigma) + sigma^2, so 1 is the trivial predictor.  ``all`` with
+    ``relative``: the mean over prefixes of each prefix's error divided by a
+    running mean (decay 0.99) of that prefix's own error (then the loss is near 1);
+    the running mean is state of this object and is not checkpointed.
+    """
+
+    def __init__(self, sampler: PromptSampler, loss_positions: str = "all", loss_weighting: str = "uniform"):
+        self.loss_positions = check_in("loss_positions", loss_positions, LOSS_POSITIONS)
+        self.loss_weighting = check_in("loss_weighting", loss_weighting, LOSS_WEIGHTINGS)
+        self.scale = 1.0 / (sampler.signal_variance + sampler.sigma2)
+        self.running: torch.Tensor | None = None  # (K,) running mean of the per-prefix squared error
+
+    def __call__(self, preds: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        err = (preds - ys) ** 2  # (B, K)
+        if self.loss_positions == "last":
+            return err[:, -1].mean() * self.scale
+        if self.loss_weighting == "relative":
+            per = err.detach().mean(0)
+            self.running = per if self.running is None else 0.99 * self.running + 0.01 * per
+            return (err.mean(0) / self.running).mean()
+        return err.mean() * self.scale
 
 
 def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_size: int, lr: float,
@@ -60,20 +88,12 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
     check_in("loss_positions", loss_positions, LOSS_POSITIONS)
     check_in("loss_weighting", loss_weighting, LOSS_WEIGHTINGS)
     model.to(device)
-    scale = 1.0 / (sampler.signal_variance + sampler.sigma2)
-    running = [None]  # (K,) running mean of the per-prefix squared error, for "relative"
+    loss_fn = ICLLoss(sampler, loss_positions, loss_weighting)
 
     def step_fn(m: nn.Module, step: int) -> torch.Tensor:
         xs, ys, _ = sampler.sample(batch_size, generator)
         xs, ys = xs.to(device), ys.to(device)
-        err = (m(xs, ys) - ys) ** 2  # (B, K)
-        if loss_positions == "last":
-            return err[:, -1].mean() * scale
-        if loss_weighting == "relative":
-            per = err.detach().mean(0)
-            running[0] = per if running[0] is None else 0.99 * running[0] + 0.01 * per
-            return (err.mean(0) / running[0]).mean()
-        return err.mean() * scale
+        return loss_fn(m(xs, ys), ys)
 
     cfg = TrainConfig(steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=int(warmup_steps),
                       lr_schedule=lr_schedule, min_lr_ratio=_FINAL_LR_RATIO, ema_decay=0.0,

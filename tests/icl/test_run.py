@@ -8,7 +8,7 @@ import torch
 from genlab.icl import ICLConfig, run_icl
 from genlab.icl.models import LinearSelfAttention
 from genlab.icl.prompts import PromptSampler
-from genlab.icl.train import train_icl
+from genlab.icl.train import ICLLoss, train_icl
 
 
 @pytest.mark.parametrize("field, value", [("d", 0), ("k", 0), ("sigma2", -1.0), ("family", "cubic"),
@@ -55,3 +55,20 @@ def test_lsa_learns_the_zfb_risk_quickly():
         e = ((m(xs, ys)[:, -1] - ys[:, -1]) ** 2 / 3)
     se = float(e.std()) / 200
     assert abs(float(e.mean()) - 0.4) < 4 * se + 0.01
+
+
+def test_icl_loss_positions_and_weightings():
+    # noise sigma^2 = 0.5, tau^2 tr(Sigma) = 3: the label variance that normalises the loss is 3.5
+    s = PromptSampler("noisy_linear", 3, 4, sigma2=0.5, dtype=torch.float64)
+    ys = torch.arange(10.0, dtype=torch.float64).reshape(2, 5)
+    preds = torch.zeros_like(ys)
+    err = ys ** 2
+    assert float(ICLLoss(s, "last")(preds, ys)) == pytest.approx(float(err[:, -1].mean()) / 3.5, rel=1e-12)
+    assert float(ICLLoss(s, "all")(preds, ys)) == pytest.approx(float(err.mean()) / 3.5, rel=1e-12)
+    rel = ICLLoss(s, "all", "relative")
+    # first call: the running mean is this batch's per-prefix error, so every prefix contributes 1
+    assert float(rel(preds, ys)) == pytest.approx(1.0, rel=1e-12)
+    # second call on errors twice as large: running = 0.99 r + 0.01 (2 r) = 1.01 r, loss = 2 / 1.01
+    assert float(rel(preds, ys * 2 ** 0.5)) == pytest.approx(2 / 1.01, rel=1e-12)
+    with pytest.raises(ValueError, match="^loss_weighting"):
+        ICLLoss(s, "all", "inverse")
