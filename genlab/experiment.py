@@ -245,8 +245,9 @@ def guard_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
     """Refuse what the truth cannot give: density metrics without a density, w1_law beyond 1-D,
     the oracle score without a closed-form noised law."""
-    if (cfg.estimator == "diffusion" and cfg.diffusion.score == "oracle"
-            and not all(hasattr(truth, a) for a in ("weights", "means", "covs"))):
+    from genlab.diffusion.reference import has_closed_form_score
+
+    if cfg.estimator == "diffusion" and cfg.diffusion.score == "oracle" and not has_closed_form_score(truth):
         raise ValueError(f"diffusion.score=oracle needs a truth whose noised score is known in closed "
                          f"form (a Gaussian mixture); truth '{cfg.truth.name}' is not one")
     for name in cfg.eval.metrics:

@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         x_key = rates.x
         xs = _swept_values(rates)
         if x_key != "n":  # every swept value composes and passes the schema's types and checks
-            for v in xs:
-                check_overrides([*argv, f"{x_key}={format_value(v)}"])
+            check_overrides([*argv, f"{x_key}={','.join(map(format_value, xs))}"])
         seeds = list(range(check_positive_int("rates.seeds", rates.seeds)))
         floor_factor = check_positive("rates.floor_factor", rates.floor_factor)
         metrics = list(rates.metrics) or list(cfg.eval.metrics)

@@ -28,7 +28,8 @@ from genlab.diffusion.likelihood import ode_log_prob
 from genlab.diffusion.loss import dsm_loss
 from genlab.diffusion.memorization import memorization_fraction
 from genlab.diffusion.parametrisation import ScoreModel
-from genlab.diffusion.reference import EmpiricalOptimalScore, KDEScore, OracleScore, score_error
+from genlab.diffusion.reference import (EmpiricalOptimalScore, KDEScore, OracleScore, has_closed_form_score,
+                                       score_error)
 from genlab.diffusion.sampler_law import LAW_SAMPLERS, ode_sampler_with_log_prob
 from genlab.diffusion.samplers import make_sampler, time_grid
 from genlab.nn.mlp import TimeMLP
@@ -153,7 +154,7 @@ class DiffusionModel:
         draws of the noised truth per time.
         """
         out = {k: float(v) for k, v in self.train_stats.items()}
-        if truth is not None and hasattr(truth, "covs") and len(self.cfg.score_error_times):
+        if truth is not None and has_closed_form_score(truth) and len(self.cfg.score_error_times):
             zt = self.standardised_truth(truth)
             g = make_generator(derive_seed(self.seed, "score_error"))
             on_device = lambda z, t: self.score_z(z.to(self.device), t).cpu()  # noqa: E731
@@ -227,7 +228,7 @@ def _silverman(n: int, d: int) -> float:
 
 
 def _oracle_model(cfg, process, x, truth, *, seed: int, device) -> DiffusionModel:
-    if truth is None or not all(hasattr(truth, a) for a in ("weights", "means", "covs")):
+    if truth is None or not has_closed_form_score(truth):
         name = "none" if truth is None else type(truth).__name__
         raise ValueError(f"diffusion.score=oracle needs a truth whose noised score is known in closed "
                          f"form (a Gaussian mixture); got {name}")

@@ -15,7 +15,12 @@ import torch
 from genlab.diffusion.processes import Process
 from genlab.validation import check_nonnegative, check_points, check_positive, check_positive_int
 
-__all__ = ["OracleScore", "EmpiricalOptimalScore", "KDEScore", "score_error"]
+__all__ = ["OracleScore", "EmpiricalOptimalScore", "KDEScore", "score_error", "has_closed_form_score"]
+
+
+def has_closed_form_score(truth) -> bool:
+    """Whether ``truth`` is a Gaussian mixture (weights, means, covs): its noised score is closed-form."""
+    return all(hasattr(truth, a) for a in ("weights", "means", "covs"))
 
 
 def _times(t, n: int) -> torch.Tensor:
@@ -35,7 +40,7 @@ class OracleScore:
 
     def __init__(self, truth, process: Process):
         self.truth, self.process = truth, process
-        self._mixture = all(hasattr(truth, a) for a in ("weights", "means", "covs"))
+        self._mixture = has_closed_form_score(truth)
         if self._mixture:
             lam, U = torch.linalg.eigh(truth.covs.to(torch.float64))
             self._lam, self._U = lam, U                                    # (K, d), (K, d, d)
