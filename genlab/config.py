@@ -85,7 +85,10 @@ class RatesConfig:
 
     ``x`` is the swept key: ``n`` (values ``n``) or any run setting, e.g.
     ``diffusion.sampler_steps``, with values ``x_values``.  ``compare`` recipes
-    are run on this recipe's truth and drawn on the same axes.
+    are run on this recipe's truth and drawn on the same axes.  ``replicas``:
+    ``auto`` trains a local diffusion sweep's runs as replica-batched groups in
+    one process (``genlab.replica_sweep``) when they can share a network;
+    ``off`` always launches one process per run through the Hydra launcher.
     """
 
     n: List[int] = field(default_factory=lambda: [250, 500, 1000, 2000, 4000])
@@ -96,6 +99,7 @@ class RatesConfig:
     metrics: List[str] = field(default_factory=list)
     compare: List[str] = field(default_factory=list)
     out_dir: Optional[str] = None
+    replicas: str = "auto"
 
 
 @dataclass

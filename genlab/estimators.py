@@ -16,7 +16,7 @@ from genlab.distributions.base import Distribution
 from genlab.runs import CHECKPOINT_DIR
 from genlab.seeding import derive_seed, make_generator
 
-__all__ = ["Fitted", "fit_estimator", "DENSITY_METRICS", "SAMPLER_LAW_METRICS", "NO_DENSITY_ESTIMATORS"]
+__all__ = ["Fitted", "fit_estimator", "diffusion_fitted", "DENSITY_METRICS", "SAMPLER_LAW_METRICS", "NO_DENSITY_ESTIMATORS"]
 
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
@@ -76,15 +76,7 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
         ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None and cfg.diffusion.checkpoint_every else None
         model = fit_diffusion(cfg.diffusion, x_train, seed=seed, device=device, progress=progress,
                               checkpoint_dir=ckpt, truth=truth)
-        if sample_generator.device.type != model.device.type:  # a reference score that lives on the CPU
-            sample_generator = make_generator(derive_seed(seed, "sample"), model.device)
-        sample_log_prob = None
-        if any(k in cfg.eval.metrics for k in SAMPLER_LAW_METRICS):
-            samples, sample_log_prob = model.sample_with_log_prob(m, generator=sample_generator)
-        else:
-            samples = model.sample(m, generator=sample_generator)
-        return Fitted(samples=samples, log_prob=model.log_prob, sample_log_prob=sample_log_prob,
-                      extras=model.extra_metrics(truth=truth, samples=samples))
+        return diffusion_fitted(cfg, model, truth, m=m, sample_generator=sample_generator)
     if name == "gan":
         from genlab.gan.run import fit_gan_run
 
@@ -94,6 +86,20 @@ def fit_estimator(cfg, truth: Distribution, x_train: torch.Tensor, *, m: int,
                                       run_dir=run_dir, progress=progress)
         return Fitted(samples=samples, extras=extras)
     raise ValueError(f"estimator must be one of empirical, kde, diffusion, gan; got {name!r}")
+
+
+def diffusion_fitted(cfg, model, truth: Distribution, *, m: int, sample_generator: torch.Generator) -> Fitted:
+    """A fitted ``DiffusionModel`` as the evaluation sees it: m samples (with their law's log-density
+    when a sampler-law metric asks for it), the ODE density, and the extra metrics."""
+    if sample_generator.device.type != model.device.type:  # a reference score that lives on the CPU
+        sample_generator = make_generator(derive_seed(model.seed, "sample"), model.device)
+    sample_log_prob = None
+    if any(k in cfg.eval.metrics for k in SAMPLER_LAW_METRICS):
+        samples, sample_log_prob = model.sample_with_log_prob(m, generator=sample_generator)
+    else:
+        samples = model.sample(m, generator=sample_generator)
+    return Fitted(samples=samples, log_prob=model.log_prob, sample_log_prob=sample_log_prob,
+                  extras=model.extra_metrics(truth=truth, samples=samples))
 
 
 def _bandwidth_arg(text: str):

@@ -26,7 +26,7 @@ import metrics as M
 from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
 from genlab.device import resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
-from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, fit_estimator
+from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
 from genlab.floor_cache import cached_floors
 from genlab.plots import plot_samples
 from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
@@ -35,7 +35,7 @@ from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainingDiverged
 from genlab.validation import check_in, check_positive_int
 
-__all__ = ["RunResult", "run", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
+__all__ = ["RunResult", "Prepared", "run", "prepare", "evaluate_fitted", "record_divergence", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
            "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]
 
 #: metrics computed against the truth's law itself (no truth samples, floor 0)
@@ -48,7 +48,7 @@ _RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
 #: numbers that measure the machine, not the model: kept out of metrics.json (in timings.json),
 #: so that the same config and seed give a bit-identical metrics.json
 TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
-               "steps_per_second")
+               "steps_per_second", "train_replicas")
 #: metrics shown on the last printed line, in this order, when present
 HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "kde_tv", "tv_sampler",
                   "tv_sampler_t0", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
@@ -186,14 +186,16 @@ def _sampler_law_tv(cfg: RunConfig, truth, samples: torch.Tensor, log_q) -> dict
     return out
 
 
-def _record_divergence(cfg: RunConfig, run_dir: Path, truth, exc: TrainingDiverged, fit_seconds: float) -> None:
+def record_divergence(prep: "Prepared", exc: TrainingDiverged, fit_seconds: float) -> None:
     """metrics.json of a diverged run: what happened and where, and no distance as if it had succeeded.
 
     The run is over (a rerun of the same settings diverges again), so it is
     marked complete; ``diverged`` = 1 lets a sweep tell it from a result.
     """
-    _finish(run_dir, {"diverged": 1, "diverged_step": exc.step, "diverged_reason": " ".join(str(exc).split()),
-                      "n": cfg.n, "seed": cfg.seed, "dim": truth.dim, "fit_seconds": fit_seconds})
+    cfg = prep.cfg
+    _finish(prep.run_dir, {"diverged": 1, "diverged_step": exc.step,
+                           "diverged_reason": " ".join(str(exc).split()),
+                           "n": cfg.n, "seed": cfg.seed, "dim": prep.truth.dim, "fit_seconds": fit_seconds})
 
 
 def requeued() -> bool:
@@ -285,31 +287,57 @@ def _validate_bandwidth(text: str) -> None:
         raise ValueError(f"kde.bandwidth must be > 0, got {text}")
 
 
+@dataclass
+class Prepared:
+    """A run up to its fit: validated config, truth, opened run directory, training data, sample generator."""
+
+    cfg: RunConfig
+    truth: object
+    run_dir: Path
+    device: torch.device
+    x_train: torch.Tensor          # (n, d), on ``device``
+    sample_gen: torch.Generator
+    t_start: float
+
+
+def prepare(cfg: RunConfig, run_dir: str | Path) -> Prepared:
+    """Validate ``cfg``, build its truth, open ``run_dir`` (config.yaml) and draw the n training points."""
+    t_start = time.perf_counter()
+    validate(cfg)
+    device = resolve_device(cfg.device)
+    truth = build_truth(cfg)
+    check_metrics_for_truth(cfg, truth)
+    run_dir = _open_run_dir(cfg, run_dir)
+    x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
+    return Prepared(cfg, truth, run_dir, device, x_train,
+                    make_generator(derive_seed(cfg.seed, "sample"), device), t_start)
+
+
 def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunResult:
     """Fit ``cfg.estimator`` to ``cfg.n`` points of ``cfg.truth``, evaluate, write ``run_dir``.
 
     Returns the flat metrics.  ``metrics.json`` is written last and atomically,
     so a run that stops early leaves none.
     """
-    t_start = time.perf_counter()
-    validate(cfg)
-    device = resolve_device(cfg.device)
     if cfg.estimator == "icl":
-        return _run_icl(cfg, _open_run_dir(cfg, run_dir), device, progress, t_start)
-    truth = build_truth(cfg)
-    check_metrics_for_truth(cfg, truth)
-    run_dir = _open_run_dir(cfg, run_dir)
-
-    x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
-    sample_gen = make_generator(derive_seed(cfg.seed, "sample"), device)
+        t_start = time.perf_counter()
+        validate(cfg)
+        return _run_icl(cfg, _open_run_dir(cfg, run_dir), resolve_device(cfg.device), progress, t_start)
+    prep = prepare(cfg, run_dir)
     t_fit = time.perf_counter()
     try:
-        fitted = fit_estimator(cfg, truth, x_train, m=cfg.eval.m, sample_generator=sample_gen,
-                               seed=cfg.seed, device=device, run_dir=run_dir, progress=progress)
+        fitted = fit_estimator(cfg, prep.truth, prep.x_train, m=cfg.eval.m, sample_generator=prep.sample_gen,
+                               seed=cfg.seed, device=prep.device, run_dir=prep.run_dir, progress=progress)
     except TrainingDiverged as exc:
-        _record_divergence(cfg, run_dir, truth, exc, time.perf_counter() - t_fit)
+        record_divergence(prep, exc, time.perf_counter() - t_fit)
         raise
-    fit_seconds = time.perf_counter() - t_fit
+    return evaluate_fitted(prep, fitted, fit_seconds=time.perf_counter() - t_fit)
+
+
+def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> RunResult:
+    """Score ``fitted`` against the truth and write samples, picture, timings.json and metrics.json (last)."""
+    cfg, truth, run_dir, device = prep.cfg, prep.truth, prep.run_dir, prep.device
+    x_train = prep.x_train
     samples = fitted.samples.detach().to("cpu", torch.float64)
 
     def truth_sampler(k: int, rep_seed: int) -> np.ndarray:
@@ -355,5 +383,5 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     write_samples(run_dir / SAMPLES_FILE, samples.numpy())
     plot_samples(run_dir / PICTURE_FILE, truth, samples.numpy(), truth_sampler(len(samples), 0),
                  title=f"{cfg.name}: n = {cfg.n}, seed = {cfg.seed}")
-    out["wall_seconds"] = time.perf_counter() - t_start
+    out["wall_seconds"] = time.perf_counter() - prep.t_start
     return _finish(run_dir, out)

@@ -3,6 +3,12 @@
     python scripts/rates.py recipe=empirical_uniform rates.n=[32,64,128] rates.seeds=5
     python scripts/rates.py recipe=diffusion_oracle      # rates.x=diffusion.sampler_steps
 
+A local diffusion sweep trains its runs as replica-batched groups in one
+process (``rates.replicas=auto``, the default; ``genlab.replica_sweep``): the
+same run directories and numbers as one process per run, at the cost of a
+few larger networks.  ``rates.replicas=off``, or a cluster launcher
+(``hydra/launcher=submitit_slurm``), runs one process per run.
+
 ``rates.x`` names the swept key: ``n`` (default, values ``rates.n``) or any
 other run key with values ``rates.x_values`` -- the number of sampler steps of
 the oracle-score discretisation study, fitted against the sampler's order.
@@ -21,13 +27,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from genlab.cli import ConfigError, check_overrides, compose_config
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
 from genlab.sweep import collect, format_value, launch, plan_sweep, write_rates_csv
-from genlab.validation import check_positive, check_positive_int
+from genlab.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["main"]
 
@@ -56,6 +64,22 @@ def _swept_values(rates) -> list:
         raise ConfigError(f"rates.x_values needs at least two distinct positive values of {rates.x} "
                           f"to fit a slope")
     return xs
+
+
+#: launchers that run the jobs on this machine; any other (SLURM) spreads them, one process per run
+LOCAL_LAUNCHERS = ("joblib", "basic")
+
+
+def _replicas(cfg, launcher_args: list[str]) -> bool:
+    """Whether the sweep of ``cfg`` trains as replica-batched groups (``rates.replicas``)."""
+    check_in("rates.replicas", cfg.rates.replicas, ("auto", "off"))
+    if cfg.rates.replicas == "off" or cfg.estimator != "diffusion":
+        return False
+    from genlab.diffusion.replicas import replicable
+
+    launcher = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra/launcher=")]
+    local = all(name in LOCAL_LAUNCHERS for name in launcher)
+    return local and replicable(OmegaConf.to_object(cfg).diffusion) is None
 
 
 def _compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
@@ -93,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         for other, extra in compare_args.items():
             check_overrides([f"recipe={other}", *extra])
         root = Path.cwd()  # default sweep dirs are runs/<recipe>/... under the working directory
-        main_plan = plan_sweep(cfg.name, run_args, xs, seeds, root, rates.out_dir, launcher_args, x_key=x_key)
+        main_plan = plan_sweep(cfg.name, run_args, xs, seeds, root, rates.out_dir, launcher_args, x_key=x_key,
+                               replicas=_replicas(cfg, launcher_args))
         plans = [main_plan]
         for other, extra in compare_args.items():
             plans.append(plan_sweep(other, [f"recipe={other}", *extra], xs, seeds, root,

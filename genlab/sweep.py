@@ -9,7 +9,10 @@ launcher (local processes, SLURM) can spread it.  Each job writes to
 finds the complete runs (those with ``metrics.json``) and skips them.
 Aggregation reads the run directories alone, so a sweep spread over a
 cluster aggregates exactly like a local one, and it names the runs that are
-missing instead of fitting around them silently.
+missing instead of fitting around them silently.  A local diffusion sweep may
+instead train its jobs as replica-batched groups in one process
+(``plan.replicas``, ``genlab.replica_sweep``): same run directories, same
+config.yaml, the same metrics to float tolerance.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +34,7 @@ from tqdm import tqdm
 
 from genlab.runs import CONFIG_FILE, METRICS_FILE
 
-__all__ = ["SweepPlan", "plan_sweep", "launch", "collect", "RunRecord", "write_rates_csv", "format_value",
+__all__ = ["SweepPlan", "plan_sweep", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
            "hydra_spelling"]
 
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
@@ -64,6 +69,8 @@ class SweepPlan:
     sweep_dir: Path
     launcher_overrides: list[str] = field(default_factory=list)
     x_key: str = "n"
+    #: train the jobs as replica-batched groups in one local process (``genlab.replica_sweep``)
+    replicas: bool = False
 
     @property
     def runs_dir(self) -> Path:
@@ -89,7 +96,8 @@ class SweepPlan:
 
 
 def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
-               root: Path, out_dir: str | None = None, launcher_overrides=(), x_key: str = "n") -> SweepPlan:
+               root: Path, out_dir: str | None = None, launcher_overrides=(), x_key: str = "n",
+               replicas: bool = False) -> SweepPlan:
     """A plan whose directory is ``out_dir`` or ``<root>/runs/<recipe>/rates-<hash>``.
 
     The hash covers the recipe, the swept key (unless it is n) and the
@@ -106,7 +114,7 @@ def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
     sweep_dir = Path(out_dir) if out_dir else root / "runs" / recipe / f"rates-{digest}"
     plan = SweepPlan(recipe=recipe, overrides=run_overrides, xs=list(xs), seeds=list(seeds),
                      sweep_dir=sweep_dir.absolute(), launcher_overrides=list(launcher_overrides),
-                     x_key=x_key)
+                     x_key=x_key, replicas=replicas)
     longest = max((plan.run_dir(x, s).name for x, s in plan.expected()), key=len, default="")
     if len(longest.encode()) > MAX_NAME_BYTES:
         raise ValueError(f"sweep of {recipe}: its run directories would be named by their overrides, "
@@ -115,36 +123,78 @@ def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
     return plan
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, which respects cgroup pinning)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _commands(plan: SweepPlan, todo: list[tuple]) -> tuple[list[list[str]], dict | None]:
+    """The processes that run ``todo``, and their environment (None: this one's).
+
+    A Hydra multirun of train.py; or, for ``plan.replicas``, P = min(cores, jobs)
+    ``genlab.replica_sweep`` processes, part k of P each, on cores // P threads:
+    like the joblib launcher's one process per core, with each process training
+    its share of the runs as replica-batched groups.
+    """
+    fixed = [f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true"]
+    if not plan.replicas:
+        return [[sys.executable, str(TRAIN_SCRIPT), "-m", f"recipe={plan.recipe}", *plan.overrides,
+                 f"{plan.x_key}={','.join(map(format_value, plan.xs))}", f"seed={','.join(map(str, plan.seeds))}",
+                 *fixed, *plan.launcher_overrides]], None
+    # the same overrides as each Hydra job gets, so config.yaml is the same either way
+    jobs = {"recipe": plan.recipe, "overrides": plan.overrides, "x_key": plan.x_key, "fixed": fixed,
+            "jobs": [{"x": format_value(x), "seed": s, "run_dir": str(plan.run_dir(x, s))} for x, s in todo]}
+    spec = plan.sweep_dir / "replica_jobs.json"
+    spec.write_text(json.dumps(jobs, indent=1))
+    cores = usable_cores()
+    parts = max(1, min(cores, len(todo)))
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // parts)),
+           "MKL_NUM_THREADS": str(max(1, cores // parts))}
+    return [[sys.executable, "-m", "genlab.replica_sweep", str(spec), f"--part={k}/{parts}"]
+            for k in range(parts)], env
+
+
 def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedProcess | None:
-    """Run the jobs of ``plan`` that are not complete yet; return None if all were."""
+    """Run the jobs of ``plan`` that are not complete yet; return None if all were.
+
+    Returns the worst exit status of the processes and their stderr.
+    """
     todo = [(x, s) for x, s in plan.expected() if not (plan.run_dir(x, s) / METRICS_FILE).is_file()]
     if not todo:
         return None
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(TRAIN_SCRIPT), "-m", f"recipe={plan.recipe}", *plan.overrides,
-           f"{plan.x_key}={','.join(map(format_value, plan.xs))}", f"seed={','.join(map(str, plan.seeds))}",
-           f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true",
-           *plan.launcher_overrides]
-    log_path = plan.sweep_dir / "sweep.log"
+    cmds, env = _commands(plan, todo)
     total = len(plan.expected())
-    with open(log_path, "a") as log, tqdm(total=total, desc=f"sweep {plan.recipe}", unit="run",
-                                          disable=not progress, initial=total - len(todo)) as bar:
-        log.write("$ " + " ".join(cmd) + "\n")
-        log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.PIPE, text=True)
+
+    def complete() -> int:
+        return sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
+
+    with open(plan.sweep_dir / "sweep.log", "a") as log, \
+            tqdm(total=total, desc=f"sweep {plan.recipe}", unit="run", disable=not progress,
+                 initial=total - len(todo)) as bar:
+        procs = []
+        for cmd in cmds:
+            log.write("$ " + " ".join(cmd) + "\n")
+            log.flush()
+            err = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty job cannot block on it
+            procs.append((subprocess.Popen(cmd, stdout=log, stderr=err, text=True, env=env), err))
         done = total - len(todo)
-        while proc.poll() is None:
+        while any(p.poll() is None for p, _ in procs):
             time.sleep(0.5)
-            now = sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
-            if now > done:
-                bar.update(now - done)
-                done = now
-        stderr = proc.stderr.read()
-        now = sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
-        if now > done:
+            now = complete()
             bar.update(now - done)
+            done = now
+        bar.update(complete() - done)
+        stderr = ""
+        for _, err in procs:
+            err.seek(0)
+            stderr += err.read()
+            err.close()
         log.write(stderr)
-    return subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)
+    return subprocess.CompletedProcess(cmds, max(p.returncode for p, _ in procs), "", stderr)
 
 
 @dataclass

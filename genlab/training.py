@@ -6,7 +6,10 @@ its own minibatch from generators it owns; the loop hands those generators to
 the checkpoint, so a resumed run replays exactly the draws an uninterrupted
 run would have made.  A loss may be a scalar or one value per replica, shape
 (R,) (replica-batched models, issue 7): the sum is back-propagated, each
-replica's value is recorded, and the NaN guard names the replica.
+replica's value is recorded, and the NaN guard names the replica.  With
+``replicas=R`` every parameter carries a leading replica axis and the gradient
+norm is clipped per replica, so each replica trains exactly as it would alone
+(Adam and the EMA are elementwise already).
 
 Checkpoint format (``torch.load(path, weights_only=True)`` loads it): a dict
 with ``format``, ``step``, ``model``, ``ema``, ``optimizer`` (state dicts),
@@ -31,7 +34,7 @@ from tqdm.auto import tqdm
 
 from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train", "ema_update",
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train", "ema_update", "clip_grad_norm_per_replica",
            "save_checkpoint", "load_checkpoint", "lr_at", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "last.pt"
@@ -39,11 +42,13 @@ _FORMAT = "genlab-train-v1"
 
 
 class TrainingDiverged(RuntimeError):
-    """A non-finite loss or gradient stopped the run; the message names the step (also ``.step``)."""
+    """A non-finite loss or gradient stopped the run; the message names the step (also ``.step``)
+    and, for a replica-batched model, the first bad replica (``.replica``)."""
 
-    def __init__(self, message: str, step: Optional[int] = None):
+    def __init__(self, message: str, step: Optional[int] = None, replica: Optional[int] = None):
         super().__init__(message)
         self.step = step
+        self.replica = replica
 
 
 @dataclass
@@ -120,6 +125,26 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         be.copy_(bm)
 
 
+@torch.no_grad()
+def clip_grad_norm_per_replica(params: list[torch.Tensor], max_norm: float, replicas: int) -> torch.Tensor:
+    """``clip_grad_norm_`` for each replica of a replica-batched model; returns the R norms, (R,).
+
+    Replica r's norm is over the slices p.grad[r] of all parameters; its
+    gradients are scaled by min(1, max_norm / (norm_r + 1e-6)), torch's own
+    rule, so replica r is clipped as it would be alone.  Non-finite norms are
+    returned unscaled, for the caller's divergence check.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    # the norm of the per-parameter norms, as clip_grad_norm_ computes it, per replica
+    per_param = torch.stack([torch.linalg.vector_norm(g.reshape(replicas, -1), dim=1) for g in grads])
+    norms = torch.linalg.vector_norm(per_param, dim=0)                                         # (R,)
+    if math.isfinite(max_norm) and torch.isfinite(norms).all():
+        coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.reshape(replicas, *([1] * (g.ndim - 1))))
+    return norms
+
+
 def save_checkpoint(path: str, obj: dict) -> None:
     """Write ``obj`` with torch.save to a temporary file in the same folder, then os.replace it."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -163,7 +188,7 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
           generators: Optional[dict[str, torch.Generator]] = None,
           checkpoint_dir: Optional[str] = None, resume: bool = True,
           extra_state: Optional[dict[str, torch.Tensor]] = None,
-          progress: bool = False, desc: str = "train") -> TrainResult:
+          progress: bool = False, desc: str = "train", replicas: Optional[int] = None) -> TrainResult:
     """Train ``model`` by Adam on ``step_fn``'s loss for ``cfg.steps`` steps.
 
     Parameters
@@ -186,6 +211,9 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
         saved values are returned in ``TrainResult.extra``.
     progress : bool
         tqdm progress bar.
+    replicas : int or None
+        R for a replica-batched model (every parameter (R, ...)): the gradient
+        of replica r is clipped by replica r's own norm, as in a run of its own.
 
     Raises
     ------
@@ -240,10 +268,11 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
 
     def diverged(what: str, value: torch.Tensor, step: int) -> TrainingDiverged:
         bad = torch.nonzero(~torch.isfinite(value.reshape(-1))).reshape(-1)
-        where = f" (replica {int(bad[0])})" if value.ndim and value.numel() > 1 else ""
+        r = int(bad[0]) if value.ndim and value.numel() > 1 else None
+        where = "" if r is None else f" (replica {r})"
         kept = (f"the last good checkpoint is kept at {path}" if path and os.path.exists(path)
                 else "no checkpoint was written")
-        return TrainingDiverged(f"non-finite {what} at step {step}{where}; {kept}", step=step)
+        return TrainingDiverged(f"non-finite {what} at step {step}{where}; {kept}", step=step, replica=r)
 
     t_start, n_run = time.perf_counter(), 0
     bar = tqdm(range(start, cfg.steps), total=cfg.steps, initial=start, desc=desc,
@@ -259,9 +288,10 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
         if not torch.isfinite(detached).all():
             raise diverged("loss", detached, step)
         loss.sum().backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(
-            params, cfg.grad_clip if cfg.grad_clip is not None else math.inf)
-        if not torch.isfinite(gnorm):
+        max_norm = cfg.grad_clip if cfg.grad_clip is not None else math.inf
+        gnorm = (torch.nn.utils.clip_grad_norm_(params, max_norm) if replicas is None
+                 else clip_grad_norm_per_replica(params, max_norm, replicas))
+        if not torch.isfinite(gnorm).all():
             raise diverged("gradient norm", gnorm, step)
         opt.step()
         ema_update(ema, model, cfg.ema_decay)

@@ -37,7 +37,8 @@ from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainConfig, train
 from genlab.validation import check_in, check_points, check_positive_int
 
-__all__ = ["DiffusionModel", "fit_diffusion"]
+__all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_model",
+           "train_batch_size", "train_config", "train_stats"]
 
 
 class DiffusionModel:
@@ -185,10 +186,7 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     process = cfg.make_process()
     if cfg.score == "oracle":
         return _oracle_model(cfg, process, x, truth, seed=seed, device=device)
-    if cfg.standardize and n > 1:
-        shift, scale = x.mean(0), x.std(0).clamp_min(1e-12)
-    else:
-        shift, scale = torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)
+    shift, scale = standardisation(cfg, x)
     if cfg.score != "learned":
         z64 = ((x - shift) / scale).to(device)
         reference = (EmpiricalOptimalScore(z64, process) if cfg.score == "empirical_optimal"
@@ -196,30 +194,59 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
                                    else cfg.score_bandwidth))
         return DiffusionModel(cfg, process, shift, scale, x, seed=seed, reference=reference, device=device)
     z = ((x - shift) / scale).to(torch.float32).to(device)
-    net = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
-                  generator=make_generator(derive_seed(seed, "init")))
-    model = ScoreModel(net, process, cfg.target, sigma_data=1.0 if cfg.standardize else
-                       float(x.std()), precondition=cfg.precondition,
-                       input_scale=cfg.input_scale).to(device)
+    model = score_model(cfg, process, score_network(cfg, d, seed=seed), x).to(device)
     g = make_generator(derive_seed(seed, "train"), device)
-    batch = min(cfg.batch_size, max(n, 1)) if n < cfg.batch_size else cfg.batch_size
+    batch = train_batch_size(cfg, n)
 
     def step_fn(m: ScoreModel, step: int) -> torch.Tensor:
         idx = torch.randint(0, n, (batch,), generator=g, device=device)
         return dsm_loss(m, z[idx], g, time_sampling=cfg.time_sampling, weighting=cfg.weighting)
 
-    tcfg = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
+    t_start = time.perf_counter()
+    res = train(model, step_fn, train_config(cfg), generators={"train": g}, checkpoint_dir=checkpoint_dir,
+                progress=progress, desc="diffusion")
+    return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema,
+                          train_stats=train_stats(res.losses, res.steps_per_s, t_start))
+
+
+def standardisation(cfg: DiffusionConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(shift, scale), each (d,) float64: the training set's per-axis mean and sd, or (0, 1)."""
+    n, d = x.shape
+    if cfg.standardize and n > 1:
+        return x.mean(0), x.std(0).clamp_min(1e-12)
+    return torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64)
+
+
+def score_network(cfg: DiffusionConfig, d: int, *, seed: int) -> TimeMLP:
+    """The configured network, its weights drawn from ``derive_seed(seed, "init")``."""
+    return TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
+                   generator=make_generator(derive_seed(seed, "init")))
+
+
+def score_model(cfg: DiffusionConfig, process, net, x: torch.Tensor) -> ScoreModel:
+    """The network with its target and preconditioning; sigma_data is 1 after standardisation."""
+    return ScoreModel(net, process, cfg.target, sigma_data=1.0 if cfg.standardize else float(x.std()),
+                      precondition=cfg.precondition, input_scale=cfg.input_scale)
+
+
+def train_batch_size(cfg: DiffusionConfig, n: int) -> int:
+    """The minibatch: ``cfg.batch_size``, or all n points' worth when n is smaller (drawn with replacement)."""
+    return min(cfg.batch_size, n)
+
+
+def train_config(cfg: DiffusionConfig) -> TrainConfig:
+    """The optimiser, schedule and EMA settings of ``cfg`` for ``genlab.training.train``."""
+    return TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
                        lr_schedule=cfg.lr_schedule, ema_decay=cfg.ema_decay,
                        grad_clip=cfg.grad_clip, checkpoint_every=cfg.checkpoint_every)
-    t_start = time.perf_counter()
-    res = train(model, step_fn, tcfg, generators={"train": g}, checkpoint_dir=checkpoint_dir,
-                progress=progress, desc="diffusion")
-    tail = res.losses[-min(100, len(res.losses)):]
-    stats = {"train_loss_final": float(tail.mean()) if len(tail) else math.nan,
-             "train_steps_per_s": res.steps_per_s,
-             "train_time_s": time.perf_counter() - t_start}
-    return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema,
-                          train_stats=stats)
+
+
+def train_stats(losses: torch.Tensor, steps_per_s: float, t_start: float) -> dict:
+    """Final training loss (mean of the last 100 steps), steps/s and seconds since ``t_start``."""
+    tail = losses[-min(100, len(losses)):]
+    return {"train_loss_final": float(tail.mean()) if len(tail) else math.nan,
+            "train_steps_per_s": steps_per_s,
+            "train_time_s": time.perf_counter() - t_start}
 
 
 def _silverman(n: int, d: int) -> float:

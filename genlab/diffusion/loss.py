@@ -34,7 +34,7 @@ from genlab.diffusion.parametrisation import ScoreModel
 from genlab.diffusion.processes import Process
 from genlab.validation import check_in, check_positive_int
 
-__all__ = ["TIME_SAMPLING", "WEIGHTINGS", "sample_times", "dsm_loss", "dsm_loss_per_sample",
+__all__ = ["TIME_SAMPLING", "WEIGHTINGS", "sample_times", "times_from_uniform", "draw_dsm_noise", "dsm_loss", "dsm_loss_per_sample",
            "irreducible_eps_loss"]
 
 TIME_SAMPLING = ("uniform", "logsnr", "edm")
@@ -46,8 +46,18 @@ def sample_times(process: Process, n: int, generator: torch.Generator | None = N
                  device: torch.device | str = "cpu") -> torch.Tensor:
     """n training times in [t0, T] drawn from the law ``kind``, float64 shape (n,)."""
     n = check_positive_int("n", n)
-    check_in("time_sampling", kind, TIME_SAMPLING)
     u = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
+    return times_from_uniform(process, u, kind, p_mean=p_mean, p_std=p_std)
+
+
+def times_from_uniform(process: Process, u: torch.Tensor, kind: str = "logsnr", *,
+                       p_mean: float = -1.2, p_std: float = 1.2) -> torch.Tensor:
+    """The times of law ``kind`` that uniforms u in [0, 1) map to (inverse CDF), float64, u's shape.
+
+    Elementwise, so R replicas' uniforms, drawn each from its own generator,
+    map together exactly as each would alone.
+    """
+    check_in("time_sampling", kind, TIME_SAMPLING)
     t0, T = process.t0, process.T
     if kind == "uniform":
         return t0 + (T - t0) * u
@@ -67,23 +77,37 @@ def dsm_loss_per_sample(model: ScoreModel, x0: torch.Tensor, t: torch.Tensor, ep
                         weighting: str = "eps") -> torch.Tensor:
     """w(t) ||eps_hat(alpha_t x0 + sigma_t eps, t) - eps||^2 per sample, shape (B,).
 
-    x0, eps (B, d); t float64 (B,).
+    x0, eps (B, d); t float64 (B,).  For a replica-batched model the leading
+    shape is (R, B) throughout: x0, eps (R, B, d), t (R, B) -> (R, B).
     """
     check_in("weighting", weighting, WEIGHTINGS)
     a, s = model.coefficients(t, x0)
     xt = a * x0 + s * eps
     err = ((model.eps(xt, t) - eps) ** 2).sum(-1)             # (B,)
     if weighting == "edm":
-        st2 = (s / a).reshape(-1) ** 2
+        st2 = (s / a)[..., 0] ** 2
         err = err * (1.0 + st2 / model.sigma_data ** 2)
     return err
+
+
+def draw_dsm_noise(x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random numbers of one DSM step on x0 (B, d): uniforms u (B,) float64 for the times, then eps (B, d).
+
+    Drawn in this order from ``generator``; a replica-batched fit draws them
+    per replica from the replica's own generator, so it replays exactly the
+    draws of that replica's own run, and maps all replicas' u to times at once
+    (``times_from_uniform``).
+    """
+    u = torch.rand(x0.shape[0], generator=generator, dtype=torch.float64, device=x0.device)
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    return u, eps
 
 
 def dsm_loss(model: ScoreModel, x0: torch.Tensor, generator: torch.Generator | None = None, *,
              time_sampling: str = "logsnr", weighting: str = "eps") -> torch.Tensor:
     """Monte Carlo DSM loss on the batch x0 (B, d): one (t, eps) draw per point, mean over the batch."""
-    t = sample_times(model.process, x0.shape[0], generator, time_sampling, device=x0.device)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    u, eps = draw_dsm_noise(x0, generator)
+    t = times_from_uniform(model.process, u, time_sampling)
     return dsm_loss_per_sample(model, x0, t, eps, weighting).mean()
 
 

@@ -86,7 +86,8 @@ class ScoreModel(nn.Module):
     Parameters
     ----------
     net : nn.Module
-        F(x (B, d), tau (B,)) -> (B, d).
+        F(x (B, d), tau (B,)) -> (B, d); or a replica-batched network,
+        F(x (R, B, d), tau (R, B)) -> (R, B, d) (``TimeMLP(replicas=R)``).
     process : Process
     target : str
         ``eps``, ``score`` or ``x0``.
@@ -97,8 +98,9 @@ class ScoreModel(nn.Module):
     input_scale : float
         k, the standard deviation of the network's input (see above).
 
-    Times ``t`` are floats, 0-d or (B,) tensors; they are converted to the
-    schedule in float64 and cast to the input's dtype.
+    Times ``t`` are floats, 0-d tensors, or tensors of the input's batch shape
+    ((B,), or (R, B) for R replicas); they are converted to the schedule in
+    float64 and cast to the input's dtype.
     """
 
     def __init__(self, net: nn.Module, process: Process, target: str = "x0",
@@ -112,17 +114,18 @@ class ScoreModel(nn.Module):
         self.input_scale = check_positive("input_scale", input_scale)
 
     def coefficients(self, t, like: torch.Tensor):
-        """alpha_t, sigma_t as (B, 1) (or (1, 1)) tensors of ``like``'s dtype and device."""
+        """alpha_t, sigma_t as (*t.shape, 1) tensors ((1, 1) for a scalar t) of ``like``'s dtype and device."""
         t = torch.as_tensor(t, dtype=torch.float64)
-        a = self.process.alpha(t).reshape(-1, 1).to(like)
-        s = self.process.sigma(t).reshape(-1, 1).to(like)
+        shape = (*t.shape, 1) if t.ndim else (1, 1)
+        a = self.process.alpha(t).reshape(shape).to(like)
+        s = self.process.sigma(t).reshape(shape).to(like)
         return a, s
 
     def raw(self, xt: torch.Tensor, t):
         """Native prediction of the configured target, shape (B, d); also returns alpha_t, sigma_t."""
         a, s = self.coefficients(t, xt)
         st = s / a                                                   # sigma~  (B, 1)
-        tau = torch.log(st).reshape(-1).expand(xt.shape[0])          # (B,)
+        tau = torch.log(st)[..., 0].expand(xt.shape[:-1])            # (B,)
         if not self.precondition:
             return self.net(self.input_scale * xt, tau), a, s
         sd2 = self.sigma_data ** 2

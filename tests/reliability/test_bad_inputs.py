@@ -113,6 +113,7 @@ RATES = [
     ("steps sweep over one value", ["recipe=diffusion_oracle", "rates.x_values=[64]"],
      "at least two distinct positive values"),
     ("sweep over the seed", ["recipe=diffusion_oracle", "rates.x=seed"], "rates.x cannot be 'seed'"),
+    ("unknown replica mode", ["recipe=diffusion_gmm", "rates.replicas=always"], "rates.replicas must be one of"),
     ("swept key that does not exist", ["recipe=diffusion_oracle", "rates.x=diffusion.stepz"], "diffusion.stepz"),
     ("run directory names past the file-name limit",
      ["recipe=kde_gmm", "rates.metrics=[sliced_w1]", f"eval.metrics=[{','.join(['sliced_w1'] * 24)}]"],
