@@ -124,13 +124,19 @@ class DiffusionModel:
         return x, log_q.cpu() - torch.log(self.scale).sum()
 
     def log_prob(self, x, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """log-density of the model at t0 from the probability-flow ODE, (n,) float64 (``likelihood.py``)."""
+        """log-density of the model at t0 from the probability-flow ODE, (n,) float64 (``likelihood.py``).
+
+        The network runs in ``cfg.likelihood_dtype``; the log-density is summed in float64.
+        """
         x = check_points("x", x, dim=self.dim)
         g = generator or make_generator(derive_seed(self.seed, "likelihood"))
         z = self.to_z(x.cpu()).to(self.device)
-        lp = ode_log_prob(self.score_z64, z, self.process, n_steps=self.cfg.likelihood_steps,
-                          method=self.cfg.likelihood_method, grid=self.cfg.grid,
-                          trace=self.cfg.trace, n_probes=self.cfg.n_probes, generator=g)
+        # a network in cfg.likelihood_dtype (float32: its own precision); a reference score in float64
+        fp32 = self.reference is None and self.cfg.likelihood_dtype == "float32"
+        lp = ode_log_prob(self.score_z if fp32 else self.score_z64, z, self.process,
+                          n_steps=self.cfg.likelihood_steps, method=self.cfg.likelihood_method,
+                          grid=self.cfg.grid, trace=self.cfg.trace, n_probes=self.cfg.n_probes, generator=g,
+                          dtype=torch.float32 if fp32 else torch.float64)
         return lp.cpu() - torch.log(self.scale).sum()
 
     @torch.no_grad()

@@ -85,13 +85,13 @@ def ode_log_prob(score_fn, x, process: Process, *, n_steps: int = 64, method: st
             probes = [(torch.randint(0, 2, xb.shape, generator=generator, device=xb.device)
                        .to(dtype) * 2 - 1) for _ in range(check_positive_int("n_probes", n_probes))]
         vd = lambda y, t: _velocity_and_divergence(score_fn, y, t, process, probes)  # noqa: E731
-        ell = torch.zeros(xb.shape[0], dtype=dtype, device=x.device)
+        ell = torch.zeros(xb.shape[0], dtype=torch.float64, device=x.device)  # summed in float64 always
         for t, t_next in zip(ts[:-1], ts[1:]):
             h = t_next - t
             if method == "heun":
                 v1, c1 = vd(xb, t)
                 v2, c2 = vd(xb + h * v1, t_next)
-                xb, ell = xb + 0.5 * h * (v1 + v2), ell + 0.5 * h * (c1 + c2)
+                xb, ell = xb + 0.5 * h * (v1 + v2), ell + 0.5 * h * (c1 + c2).to(torch.float64)
             else:
                 tm = t + 0.5 * h
                 v1, c1 = vd(xb, t)
@@ -99,6 +99,6 @@ def ode_log_prob(score_fn, x, process: Process, *, n_steps: int = 64, method: st
                 v3, c3 = vd(xb + 0.5 * h * v2, tm)
                 v4, c4 = vd(xb + h * v3, t_next)
                 xb = xb + h / 6 * (v1 + 2 * v2 + 2 * v3 + v4)
-                ell = ell + h / 6 * (c1 + 2 * c2 + 2 * c3 + c4)
-        out[i:i + chunk] = (prior(xb).to(torch.float64) + ell.to(torch.float64))
+                ell = ell + h / 6 * (c1 + 2 * c2 + 2 * c3 + c4).to(torch.float64)
+        out[i:i + chunk] = prior(xb.to(torch.float64)).to(torch.float64) + ell
     return out

@@ -79,6 +79,8 @@ CLI = [
     ("unknown sampler", ["recipe=diffusion_gmm", "diffusion.sampler=leapfrog"], "sampler must be one of", None),
     ("unknown target", ["recipe=diffusion_gmm", "diffusion.target=v"], "target", None),
     ("unknown score", ["recipe=diffusion_gmm", "diffusion.score=perfect"], "score must be one of", None),
+    ("unknown likelihood precision", ["recipe=diffusion_gmm", "diffusion.likelihood_dtype=float16"],
+     "likelihood_dtype must be one of", None),
     ("oracle score of a truth with no closed form", ["recipe=diffusion_oracle", "truth.name=smooth"],
      "oracle needs a truth", None),
     ("sampler-law TV of a stochastic sampler", ["recipe=diffusion_oracle", "diffusion.sampler=sde_euler"],
