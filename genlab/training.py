@@ -59,7 +59,10 @@ class TrainConfig:
     ``warmup_steps`` down to ``lr * min_lr_ratio`` at ``steps``; Loshchilov &
     Hutter 2017).  ``ema_decay``: beta in ema <- beta ema + (1 - beta) theta
     after every step (0 disables averaging: the EMA is the weights).
-    ``checkpoint_every``: 0 writes a checkpoint only at the end.
+    ``checkpoint_every``: 0 writes a checkpoint only at the end.  ``fused``: torch's
+    fused Adam kernel (one kernel over all parameters): the same update up to float
+    rounding, and 5-14% faster steps for the small diffusion MLP on a CPU core
+    (width 128, minibatch 1024 / 250; 2026-11-22).
     """
 
     steps: int = 1000
@@ -73,6 +76,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     grad_clip: Optional[float] = None
     checkpoint_every: int = 0
+    fused: bool = False
 
     def validate(self) -> "TrainConfig":
         check_positive_int("steps", self.steps)
@@ -226,7 +230,7 @@ def train(model: nn.Module, step_fn: Callable[[nn.Module, int], torch.Tensor], c
     extra = dict(extra_state or {})
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                           weight_decay=cfg.weight_decay)
+                           weight_decay=cfg.weight_decay, fused=cfg.fused or None)
     ema = copy.deepcopy(model).requires_grad_(False)
     start, losses = 0, []
     path = os.path.join(checkpoint_dir, CHECKPOINT_NAME) if checkpoint_dir else None

@@ -241,10 +241,10 @@ def train_batch_size(cfg: DiffusionConfig, n: int) -> int:
 
 
 def train_config(cfg: DiffusionConfig) -> TrainConfig:
-    """The optimiser, schedule and EMA settings of ``cfg`` for ``genlab.training.train``."""
+    """The optimiser, schedule and EMA settings of ``cfg`` for ``genlab.training.train`` (fused Adam)."""
     return TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
                        lr_schedule=cfg.lr_schedule, ema_decay=cfg.ema_decay,
-                       grad_clip=cfg.grad_clip, checkpoint_every=cfg.checkpoint_every)
+                       grad_clip=cfg.grad_clip, checkpoint_every=cfg.checkpoint_every, fused=True)
 
 
 def train_stats(losses: torch.Tensor, steps_per_s: float, t_start: float) -> dict:
