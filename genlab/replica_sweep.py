@@ -66,6 +66,7 @@ def run_group(cfgs: list, run_dirs: list[Path], *, progress: bool = False) -> li
     train_seconds = time.perf_counter() - t_fit
     for (i, prep), model in zip(preps.items(), models):
         t = time.perf_counter()
+        prep.t_start = t - train_seconds  # wall_seconds: the group's training, then this run's evaluation
         fitted = diffusion_fitted(prep.cfg, model, prep.truth, m=prep.cfg.eval.m, sample_generator=prep.sample_gen)
         results[i] = evaluate_fitted(prep, fitted, fit_seconds=train_seconds + time.perf_counter() - t)
         print(results[i].headline(), flush=True)

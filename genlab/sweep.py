@@ -185,9 +185,11 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
         while any(p.poll() is None for p, _ in procs):
             time.sleep(0.5)
             now = complete()
-            bar.update(now - done)
-            done = now
-        bar.update(complete() - done)
+            if now > done:
+                bar.update(now - done)
+                done = now
+        if complete() > done:
+            bar.update(complete() - done)
         stderr = ""
         for _, err in procs:
             err.seek(0)
