@@ -100,25 +100,6 @@ def _sweep(args: list[str], spec: str, out: Path) -> tuple[float, int]:
     return wall, peak
 
 
-def _matmul_peak_1thread(size: int = 2048, reps: int = 5) -> float:
-    """fp32 GFLOP/s of a size^3 matrix product on one torch thread (best of ``reps``)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        a, b = torch.randn(size, size), torch.randn(size, size)
-        a @ b
-        best = float("inf")
-        for _ in range(reps):
-            t = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - t)
-    finally:
-        torch.set_num_threads(threads)
-    return 2 * size ** 3 / best / 1e9
-
-
 def _training_flop_rate(sweep_dir: Path) -> tuple[float, float] | None:
     """(training GFLOP, GFLOP/s per training process) of a diffusion sweep's runs, from their files.
 
@@ -184,7 +165,9 @@ def main() -> None:
                       f"(load average {load0:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
                 rate = _training_flop_rate(tmp / f"{name}-{r}")
                 if rate:
-                    peak1 = _matmul_peak_1thread()
+                    from bench_replicas import matmul_peak  # this folder is on sys.path
+
+                    peak1 = matmul_peak(threads=1)
                     print(f"    training: {rate[0]:.0f} GFLOP at {rate[1]:.1f} GFLOP/s per process, "
                           f"{100 * rate[1] / peak1:.0f}% of the 1-thread fp32 matmul peak {peak1:.0f} GFLOP/s "
                           f"(measured now)", flush=True)
