@@ -49,6 +49,12 @@ class GANConfig:
     loss: str = "hinge"
     #: WGAN-GP penalty weight lambda (Gulrajani et al. 2017 use 10)
     gp_lambda: float = 10.0
+    #: weight gamma of the zero-centred R1 penalty (gamma / 2) E||grad_x D(x)||^2 on real data, added to
+    #: any loss (Mescheder, Geiger & Nowozin 2018, eq. 9; 0: off)
+    r1_gamma: float = 0.0
+    #: lazy R1: the penalty, times r1_every, on every r1_every-th discriminator step only (Karras et al.
+    #: 2020, StyleGAN2, Sec. 3.1; 1: every step)
+    r1_every: int = 1
     #: discriminator (critic) steps per generator step (WGAN-GP uses 5)
     critic_steps: int = 1
     # optimisation (training.py)
@@ -81,7 +87,7 @@ class GANConfig:
 
     def _check(self) -> "GANConfig":
         for name in ("latent_dim", "g_width", "d_width", "pack", "critic_steps", "batch_size", "steps",
-                     "monitor_m"):
+                     "monitor_m", "r1_every"):
             check_positive_int(name, getattr(self, name))
         for name in ("g_depth", "d_depth", "warmup_steps", "checkpoint_every", "monitor_every"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 0:
@@ -94,6 +100,7 @@ class GANConfig:
         if self.d_lr is not None:
             check_positive("d_lr", self.d_lr)
         check_nonnegative("gp_lambda", self.gp_lambda)
+        check_nonnegative("r1_gamma", self.r1_gamma)
         check_positive("max_critic", self.max_critic)
         check_positive("input_scale", self.input_scale)
         for name in ("beta1", "beta2"):

@@ -13,6 +13,10 @@ a batch of discriminator outputs, d_real = D(x) on data and d_fake = D(G(z)):
   with x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1] per (packed) sample;
   the penalty is `gradient_penalty`, added by the training step.
 
+Any of them may add the zero-centred R1 penalty on real data, (gamma / 2) E ||grad_x D(x)||^2
+(Mescheder, Geiger & Nowozin 2018, "Which training methods for GANs actually converge?", eq. 9),
+`r1_penalty`, to the discriminator loss (``gan.r1_gamma`` > 0).
+
 Shapes: d_real (B,), d_fake (B,) -> 0-d tensors.
 """
 
@@ -23,7 +27,7 @@ from typing import Callable
 import torch
 from torch.nn.functional import relu, softplus
 
-__all__ = ["LOSSES", "gradient_penalty", "non_saturating_d", "non_saturating_g", "hinge_d", "hinge_g",
+__all__ = ["LOSSES", "gradient_penalty", "r1_penalty", "non_saturating_d", "non_saturating_g", "hinge_d", "hinge_g",
            "wasserstein_d", "wasserstein_g", "uses_gradient_penalty"]
 
 
@@ -90,3 +94,31 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_real: tor
     x_hat = (eps * x_real + (1.0 - eps) * x_fake.detach()).requires_grad_(True)  # (B, k)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, k)
     return gp_lambda * ((grad.norm(dim=1) - 1.0) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Tensor,
+               gamma: float) -> torch.Tensor:
+    """(gamma / 2) E_x ||grad_x D(x)||_2^2 on data points (Mescheder, Geiger & Nowozin 2018, eq. 9).
+
+    The zero-centred R1 penalty: it pushes the discriminator's gradient to 0 on
+    the data, so that at the equilibrium (generator = data) the discriminator
+    is flat there and the simultaneous-gradient dynamics converge locally
+    (their Theorem 4.1); for D(x) = w.x + b it is (gamma / 2) ||w||^2 exactly.
+
+    Parameters
+    ----------
+    critic : callable
+        (B, k) -> (B,), e.g. a `Discriminator` on packed inputs.
+    x_real : Tensor, shape (B, k)
+        Data points (packed, when the critic packs).
+    gamma : float
+        The penalty weight gamma.
+
+    Returns
+    -------
+    Tensor, 0-d
+        Differentiable in the critic's parameters (``create_graph=True``).
+    """
+    x = x_real.detach().requires_grad_(True)                                   # (B, k)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)      # (B, k)
+    return 0.5 * gamma * grad.pow(2).sum(dim=1).mean()

@@ -10,6 +10,12 @@ of an uninterrupted one.  The schedule (`lr_at`), the EMA of the generator
 `genlab.training`, the loop every other family uses; this one differs in owning
 two optimisers.
 
+With ``cfg.r1_gamma`` > 0 the discriminator loss adds the R1 penalty on its
+real minibatch (`genlab.gan.losses.r1_penalty`), lazily when ``cfg.r1_every``
+> 1: on discriminator steps 0, r1_every, 2 r1_every, ... (counted over all
+critic steps) with weight r1_every gamma, the same penalty on average at a
+fraction of the cost (Karras et al. 2020, StyleGAN2, Sec. 3.1).
+
 Divergence: a non-finite loss or gradient norm, or a discriminator whose mean
 |output| exceeds ``cfg.max_critic`` (it has run away: its loss no longer
 measures anything the generator can follow), raises `TrainingDiverged` before
@@ -37,7 +43,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.gan.config import GANConfig
-from genlab.gan.losses import LOSSES, gradient_penalty, uses_gradient_penalty
+from genlab.gan.losses import LOSSES, gradient_penalty, r1_penalty, uses_gradient_penalty
 from genlab.gan.networks import Discriminator, Generator, pack_samples
 from genlab.training import (CHECKPOINT_NAME, TrainConfig, TrainingDiverged, ema_update, load_checkpoint,
                              lr_at, save_checkpoint)
@@ -189,7 +195,7 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
         for opt, sched in ((opt_g, sched_g), (opt_d, sched_d)):
             for group in opt.param_groups:
                 group["lr"] = lr_at(sched, step)
-        for _ in range(cfg.critic_steps):
+        for j in range(cfg.critic_steps):
             x_real = real_batch()
             with torch.no_grad():
                 x_fake = fake_batch()
@@ -197,6 +203,8 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
             loss_d = d_loss_fn(d_real, d_fake)
             if gp:
                 loss_d = loss_d + gradient_penalty(D, x_real, x_fake, cfg.gp_lambda, generator=g)
+            if cfg.r1_gamma > 0 and (step * cfg.critic_steps + j) % cfg.r1_every == 0:
+                loss_d = loss_d + r1_penalty(D, x_real, cfg.r1_gamma * cfg.r1_every)
             check("discriminator loss", loss_d.detach(), step)
             scale = 0.5 * float(d_real.detach().abs().mean() + d_fake.detach().abs().mean())
             if scale > cfg.max_critic:

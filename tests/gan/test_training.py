@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+import genlab.gan.training as gan_training
 from genlab.cli import main_entry
 from genlab.gan import GAN_CHECKPOINT_FORMAT, Discriminator, GANConfig, Generator, fit_gan, train_gan
 from genlab.training import TrainingDiverged, load_checkpoint
@@ -106,3 +107,32 @@ def test_a_runaway_discriminator_stops_the_run_before_the_step():
     with pytest.raises(TrainingDiverged, match=r"the discriminator ran away at step 0: mean \|D\| = .* > "
                                                r"gan.max_critic = 1e-09; no checkpoint was written"):
         fit_gan(cfg, torch.randn(40, 2), seed=0)
+
+
+@pytest.mark.parametrize("key, value", [("r1_gamma", -0.1), ("r1_gamma", float("nan")), ("r1_gamma", float("inf")),
+                                        ("r1_every", 0), ("r1_every", 1.5)])
+def test_a_bad_r1_setting_is_a_one_line_error_naming_the_key(key, value):
+    with pytest.raises(ValueError, match=rf"^gan\.{key} ") as info:
+        GANConfig(**{key: value}).validate()
+    assert "\n" not in str(info.value)
+
+
+def test_lazy_r1_is_the_penalty_times_r1_every_on_every_r1_every_th_step(monkeypatch):
+    # Step 0 of a lazy run (gamma, every k) is the same step as one of (k gamma, every step).
+    x = torch.randn(100, 2, generator=torch.Generator().manual_seed(0))
+
+    def run(steps, **kw):
+        cfg = GANConfig(**TINY, steps=steps, monitor_every=0, checkpoint_every=0, **kw)
+        return train_gan(*_nets(cfg), x, cfg, g=torch.Generator().manual_seed(1))
+
+    lazy, eager = run(1, r1_gamma=2.0, r1_every=3), run(1, r1_gamma=6.0)
+    assert torch.equal(lazy.losses, eager.losses)
+    for a, b in zip(lazy.discriminator.state_dict().values(), eager.discriminator.state_dict().values()):
+        assert torch.equal(a, b)
+    # over 7 generator steps of 2 critic steps (14 discriminator steps), the penalty is taken on
+    # discriminator steps 0, 3, 6, 9, 12, each with weight 3 gamma
+    calls = []
+    real = gan_training.r1_penalty
+    monkeypatch.setattr(gan_training, "r1_penalty", lambda D, xr, gamma: calls.append(gamma) or real(D, xr, gamma))
+    run(7, r1_gamma=2.0, r1_every=3, critic_steps=2)
+    assert calls == [6.0] * 5
