@@ -116,7 +116,10 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
     opt_g = torch.optim.Adam(G.parameters(), lr=sched_g.lr, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=sched_d.lr, betas=betas)
     ema = copy.deepcopy(G).requires_grad_(False)
-    start, losses, history = 0, [], {}
+    # the (L_D, L_G) record is filled in place: one small tensor per step would fragment the heap
+    # (as in genlab.training)
+    start, history = 0, {}
+    record = torch.full((cfg.steps, 2), math.nan, dtype=torch.float64)
     path = os.path.join(checkpoint_dir, CHECKPOINT_NAME) if checkpoint_dir else None
 
     if path and resume and os.path.exists(path):
@@ -135,11 +138,12 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
         torch.set_rng_state(ck["rng"]["torch"])
         g.set_state(ck["rng"]["train"])
         start = int(ck["step"])
-        losses = list(ck["losses"].unbind(0)) if ck["losses"].numel() else []
+        record[:start] = ck["losses"][:start]
         history = {k: v.tolist() for k, v in ck["history"].items()}
 
-    def record_tensor() -> torch.Tensor:
-        return torch.stack(losses) if losses else torch.zeros(0, 2, dtype=torch.float64)
+    def record_tensor(until: int) -> torch.Tensor:
+        """(L_D, L_G) of steps [0, until), float64 (until, 2)."""
+        return record[:until].clone()
 
     def history_tensors() -> dict:
         return {k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
@@ -153,7 +157,7 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
             "format": GAN_CHECKPOINT_FORMAT, "step": step,
             "generator": G.state_dict(), "discriminator": D.state_dict(), "ema": ema.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "losses": record_tensor(), "history": history_tensors(),
+            "losses": record_tensor(step), "history": history_tensors(),
             "rng": {"torch": torch.get_rng_state(), "train": g.get_state()},
             "config": dataclasses.asdict(cfg),
         })
@@ -222,7 +226,7 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
         check("generator gradient", torch.nn.utils.clip_grad_norm_(G.parameters(), math.inf), step)
         opt_g.step()
         ema_update(ema, G, cfg.ema_decay)
-        losses.append(torch.stack([loss_d.detach(), loss_g.detach()]).to(torch.float64))
+        record[step, 0], record[step, 1] = loss_d.detach(), loss_g.detach()
         n_run += 1
         done = step + 1
         if cfg.monitor_every and (done % cfg.monitor_every == 0 or done == cfg.steps):
@@ -234,7 +238,7 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
     bar.close()
     elapsed = time.perf_counter() - t0
     snapshot(cfg.steps)
-    return GANTrainResult(generator=G, discriminator=D, ema=ema, losses=record_tensor(),
+    return GANTrainResult(generator=G, discriminator=D, ema=ema, losses=record_tensor(cfg.steps),
                           history={k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()},
                           step=cfg.steps, resumed_from=start,
                           steps_per_s=n_run / elapsed if elapsed > 0 else math.nan)
