@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             cfgs.append(_compose(job, spec))
             dirs.append(Path(job["run_dir"]))
         except (ConfigError, ValueError) as exc:
-            print(f"error: {spec['x_key']}={job['x']} seed={job['seed']}: {' '.join(str(exc).split())}",
-                  file=sys.stderr, flush=True)
-            failed += 1
+            if part == 0:  # every part composes every job to plan its share; one reports the failure
+                print(f"error: {spec['x_key']}={job['x']} seed={job['seed']}: {' '.join(str(exc).split())}",
+                      file=sys.stderr, flush=True)
+                failed += 1
     for group in plan_groups(cfgs, part=part, parts=parts):
         print(f"training {len(group)} run(s) as one replica-batched network: "
               + ", ".join(f"n={cfgs[i].n} seed={cfgs[i].seed}" for i in group), flush=True)
