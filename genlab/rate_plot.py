@@ -2,7 +2,8 @@
 
 Per metric one panel: the mean over seeds at each n with its 95% CI, the
 fitted power law with slope +- CI in the legend, the theory slope as a dashed
-line anchored at the first fitted point, and the noise floor as a shaded band
+line in the recipe's colour anchored at the first fitted point (the first
+measured one when nothing could be fitted), and the noise floor as a shaded band
 below which the metric cannot see.  Several recipes share a panel.
 Written as PDF (vector, for papers) and PNG (to look at).
 """
@@ -69,6 +70,19 @@ def _limits_and_ticks(ax, curves) -> None:
     ax.set_xticklabels([f"{t:g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
 
 
+def _theory_anchor(cur: PanelCurve, mean: np.ndarray):
+    """Index of the point the theory line starts from: the first fitted one, else the first measured one.
+
+    Without a fit (every point at the floor, or too few) the line is still
+    drawn, from the smallest n with a finite mean: it shows the slope theory
+    expects, and the points show why none could be measured.
+    """
+    if cur.fit is not None and cur.fit.get("used"):
+        return int(np.where(cur.xs == float(min(cur.fit["used"])))[0][0])
+    finite = np.flatnonzero(np.isfinite(mean) & (mean > 0))
+    return int(finite[np.argmin(cur.xs[finite])]) if len(finite) and len(cur.xs) > 1 else None
+
+
 def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "",
                xlabel: str = "training sample size $n$") -> list[Path]:
     """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
@@ -98,11 +112,11 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                     lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
                             lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-                if cur.theory is not None and cur.fit is not None and cur.fit.get("used"):
-                    n0 = float(min(cur.fit["used"]))
-                    i0 = int(np.where(cur.xs == n0)[0][0])
+                i0 = _theory_anchor(cur, mean)
+                if cur.theory is not None and i0 is not None:
+                    n0 = float(cur.xs[i0])
                     nn = np.geomspace(n0, cur.xs.max(), 20)
-                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color="k", lw=1,
+                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color=color, lw=1,
                             label=f"theory {cur.theory['exponent']:+.3f} ({cur.label})")
             ax.set_xscale("log")
             ax.set_yscale("log")

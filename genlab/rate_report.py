@@ -23,7 +23,7 @@ __all__ = ["MetricRate", "fit_metric", "theory_for", "theory_for_steps", "write_
 
 #: metric name -> (theory metric, p)
 METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w2": ("wasserstein", 2), "tv": ("tv", 1),
-                    "tv_hist": ("tv", 1)}
+                    "tv_hist": ("tv", 1), "sliced_w1": ("sliced_wasserstein", 1)}
 
 
 @dataclass

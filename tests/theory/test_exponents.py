@@ -91,6 +91,27 @@ def test_gan_wasserstein_chen_et_al(d, dd, expected):
 
 
 # -- score estimation ----------------------------------------------------------------
+@pytest.mark.parametrize("d,dd", [(1, None), (2, None), (10, None), (10, 2)])
+def test_empirical_sliced_w1_is_dimension_free(d, dd):
+    # SW_1 averages 1-D W1 over directions; each is O(n^-1/2) whatever d is
+    pred = predicted_exponent("empirical", "sliced_wasserstein", d=d, intrinsic_dim=dd)
+    assert pred.exponent == -0.5 and not pred.log_factor
+    assert "Nadjahi" in pred.source and "Bobkov & Ledoux" in pred.source
+
+
+@pytest.mark.parametrize("d,dd", [(2, None), (3, None), (8, None), (8, 3)])
+def test_gan_sliced_w1_is_bounded_by_its_w1_rate(d, dd):
+    # SW_1 <= W1, so Chen et al.'s W1 exponent is an upper bound, and says so
+    pred = predicted_exponent("gan", "sliced_wasserstein", d=d, intrinsic_dim=dd)
+    assert pred.exponent == _exp("gan", "wasserstein", d=d, intrinsic_dim=dd)
+    assert "upper bound" in pred.assumptions
+
+
+@pytest.mark.parametrize("estimator", ["empirical", "gan"])
+def test_sliced_w2_has_no_row(estimator):
+    assert predicted_exponent(estimator, "sliced_wasserstein", d=3, p=2) is None
+
+
 @pytest.mark.parametrize("d", [1, 2, 5, 10])
 def test_score_estimation_formula(d):
     pred = predicted_exponent("score", "score_mse", d=d)
@@ -135,14 +156,14 @@ def test_bad_input_names_the_argument(args, kw, name):
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="empirical, kde, diffusion, gan, score"):
         predicted_exponent("vae", "tv", d=2)
-    with pytest.raises(ValueError, match="wasserstein, tv, ipm, score_mse"):
+    with pytest.raises(ValueError, match="wasserstein, tv, ipm, score_mse, sliced_wasserstein"):
         predicted_exponent("kde", "l3", d=2)
 
 
 # -- the table --------------------------------------------------------------------------
 def test_table_rows_are_complete_and_consistent():
     rows = table()
-    assert len(rows) == 7
+    assert len(rows) == 9
     for row in rows:
         assert row["estimator"] in ESTIMATORS and row["metric"] in METRICS
         assert row["formula"] and row["source"] and row["assumptions"]

@@ -1,0 +1,60 @@
+"""The rate figure draws each theory slope, with or without a fitted one."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from genlab import rate_plot
+from genlab.rate_plot import PanelCurve, plot_rates
+
+XS = [250.0, 1000.0, 4000.0]
+THEORY = {"exponent": -0.5, "source": "test"}
+
+
+def _draw(tmp_path, monkeypatch, curve):
+    """Draw one panel; return the figure (kept open) and the written paths."""
+    figs = []
+    monkeypatch.setattr(rate_plot.plt, "close", lambda fig: figs.append(fig))
+    paths = plot_rates(tmp_path / "rates", {"w1": [curve]}, title="t")
+    return figs[0], paths
+
+
+def _slope(line):
+    x, y = (np.asarray(v, float) for v in line.get_data())
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0]), x[0], y[0]
+
+
+def _theory_lines(fig):
+    return [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("theory")]
+
+
+def test_theory_line_without_a_fit_starts_at_the_first_point(tmp_path, monkeypatch):
+    # every point at the floor: no fit, but the slope theory expects is still drawn
+    values = np.array([[0.9, 0.8], [0.6, 0.7], [0.6, 0.5]])
+    fig, paths = _draw(tmp_path, monkeypatch, PanelCurve("gan", XS, values, np.full((3, 2), 0.7),
+                                                         fit=None, theory=THEORY))
+    (line,) = _theory_lines(fig)
+    slope, x0, y0 = _slope(line)
+    assert slope == pytest.approx(-0.5, abs=1e-12)
+    assert (x0, y0) == pytest.approx((250.0, 0.85))
+    assert all(p.stat().st_size > 0 for p in paths)
+    plt.close(fig)
+
+
+def test_theory_line_with_a_fit_starts_at_the_first_fitted_point(tmp_path, monkeypatch):
+    values = np.array([[0.9, 0.8], [0.4, 0.5], [0.2, 0.3]])
+    fit = {"slope": -0.6, "slope_ci_low": -0.7, "slope_ci_high": -0.5, "intercept": 2.0,
+           "used": [1000.0, 4000.0], "left_out": [250.0]}
+    fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("gan", XS, values, np.full((3, 2), 0.01), fit=fit,
+                                                      theory=THEORY, left_out=[250.0]))
+    (line,) = _theory_lines(fig)
+    slope, x0, y0 = _slope(line)
+    assert slope == pytest.approx(-0.5, abs=1e-12)
+    assert (x0, y0) == pytest.approx((1000.0, 0.45))
+    plt.close(fig)
+
+
+def test_no_theory_no_line(tmp_path, monkeypatch):
+    fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("kde", XS, np.ones((3, 2)), np.zeros((3, 2))))
+    assert _theory_lines(fig) == []
+    plt.close(fig)
