@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from genlab.config import register_schema
 from genlab.runs import is_complete, read_metrics
+from genlab.validation import error_line
 
 __all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "check_overrides",
            "compose_config"]
@@ -188,7 +189,7 @@ def _train_task(cfg_node) -> dict:
     try:
         result = run(cfg, run_dir, progress=cfg.progress)
     except (ValueError, TrainingDiverged) as exc:
-        _fail(f"error: {' '.join(str(exc).split())}")
+        _fail(error_line(exc))
         return None
     _print_metrics(result.metrics)
     print(result.headline(), flush=True)
@@ -242,7 +243,7 @@ def main_entry(task: str) -> None:
             check_overrides(argv)
             _check_out_dir(argv)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         sys.exit(2)
     register_schema()
     import os
@@ -258,5 +259,5 @@ def main_entry(task: str) -> None:
         shutil.rmtree(failures, ignore_errors=True)
         os.environ.pop(_FAILURES_ENV, None)
     if failed:
-        print(f"error: {failed} run(s) of the sweep failed", file=sys.stderr)
+        print(error_line(f"{failed} run(s) of the sweep failed"), file=sys.stderr)
         sys.exit(1)

@@ -35,7 +35,7 @@ from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
 from genlab.sweep import collect, format_value, launch, plan_sweep, write_rates_csv
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.validation import check_in, check_positive, check_positive_int, error_line
 
 __all__ = ["main"]
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             plans.append(plan_sweep(other, [f"recipe={other}", *extra], xs, seeds, root,
                                     str(main_plan.sweep_dir / "compare" / other), launcher_args, x_key=x_key))
     except (ConfigError, ValueError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
 
     all_records, missing, failures = [], {}, []

@@ -30,6 +30,7 @@ from genlab.estimators import diffusion_fitted
 from genlab.experiment import RunResult, evaluate_fitted, prepare, run
 from genlab.runs import is_complete
 from genlab.training import TrainingDiverged
+from genlab.validation import error_line
 
 __all__ = ["run_group", "plan_groups", "main", "MEMORY_FRACTION"]
 
@@ -74,7 +75,7 @@ def run_group(cfgs: list, run_dirs: list[Path], *, progress: bool = False) -> li
 
 
 def _error(exc: BaseException) -> None:
-    print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+    print(error_line(exc), file=sys.stderr, flush=True)
 
 
 def _run_alone(cfg, run_dir: Path) -> RunResult | None:
@@ -139,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             dirs.append(Path(job["run_dir"]))
         except (ConfigError, ValueError) as exc:
             if part == 0:  # every part composes every job to plan its share; one reports the failure
-                print(f"error: {spec['x_key']}={job['x']} seed={job['seed']}: {' '.join(str(exc).split())}",
-                      file=sys.stderr, flush=True)
+                print(error_line(f"{spec['x_key']}={job['x']} seed={job['seed']}: {exc}"), file=sys.stderr,
+                      flush=True)
                 failed += 1
     for group in plan_groups(cfgs, part=part, parts=parts):
         print(f"training {len(group)} run(s) as one replica-batched network: "
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         failed += sum(r is None for r in results)
     if failed:
-        print(f"error: {failed} run(s) of the sweep failed", file=sys.stderr, flush=True)
+        print(error_line(f"{failed} run(s) of the sweep failed"), file=sys.stderr, flush=True)
     return 1 if failed else 0
 
 

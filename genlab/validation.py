@@ -20,7 +20,17 @@ __all__ = [
     "check_finite",
     "check_in",
     "check_points",
+    "error_line",
 ]
+
+
+def error_line(error: Any) -> str:
+    """The one line a script prints for an error: ``error: <message>``, its whitespace runs folded to one space.
+
+    >>> error_line(ValueError("n must be\\n  positive"))
+    'error: n must be positive'
+    """
+    return "error: " + " ".join(str(error).split())
 
 
 def check_positive_int(name: str, value: Any) -> int:

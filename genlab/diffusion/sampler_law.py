@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 
 from genlab.diffusion.processes import Process
-from genlab.diffusion.samplers import _floats
+from genlab.diffusion.samplers import decreasing_times
 from genlab.validation import check_in
 
 __all__ = ["score_jacobian", "ode_sampler_with_log_prob", "LAW_SAMPLERS"]
@@ -66,7 +66,7 @@ def ode_sampler_with_log_prob(score_fn, x_T: torch.Tensor, ts, process: Process,
     ``samplers.sample_ode_euler`` / ``sample_ode_heun`` on the same inputs.
     """
     check_in("method", method, LAW_SAMPLERS)
-    times = _floats(ts)
+    times = decreasing_times(ts)
     prior = process.prior_log_prob if prior_log_prob is None else prior_log_prob
     ys, lps = [], []
     for i in range(0, x_T.shape[0], chunk):

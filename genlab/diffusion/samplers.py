@@ -26,7 +26,7 @@ from genlab.diffusion.processes import Process
 from genlab.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["time_grid", "GRIDS", "sample_euler_maruyama", "sample_ode_euler", "sample_ode_heun",
-           "sample_ode_adaptive", "make_sampler", "SAMPLERS", "pf_ode_velocity"]
+           "sample_ode_adaptive", "make_sampler", "SAMPLERS", "pf_ode_velocity", "decreasing_times"]
 
 GRIDS = ("uniform", "logsnr", "edm")
 
@@ -61,7 +61,8 @@ def time_grid(process: Process, n_steps: int, t0: float | None = None, T: float 
     return ts
 
 
-def _floats(ts) -> list[float]:
+def decreasing_times(ts) -> list[float]:
+    """A sampler's time grid ts (K + 1,) from T down to t0 as Python floats; ValueError unless strictly decreasing."""
     ts = torch.as_tensor(ts, dtype=torch.float64).reshape(-1)
     if ts.numel() < 2:
         raise ValueError(f"ts must hold at least 2 times, got {ts.numel()}")
@@ -82,7 +83,7 @@ def sample_euler_maruyama(score_fn, x_T, ts, process, *, generator=None, disable
 
     Step t -> t' = t - h: x <- x - h [f(t) x - g(t)^2 s(x, t)] + g(t) sqrt(h) z, noise on every step.
     """
-    times, x = _floats(ts), x_T.clone()
+    times, x = decreasing_times(ts), x_T.clone()
     for i in trange(len(times) - 1, disable=disable, desc="sde_euler"):
         t, h = times[i], times[i] - times[i + 1]
         f, g2 = float(process.f(t)), float(process.g2(t))
@@ -95,7 +96,7 @@ def sample_euler_maruyama(score_fn, x_T, ts, process, *, generator=None, disable
 @torch.no_grad()
 def sample_ode_euler(score_fn, x_T, ts, process, *, generator=None, disable=True):
     """Probability-flow ODE by explicit Euler (first order)."""
-    times, x = _floats(ts), x_T.clone()
+    times, x = decreasing_times(ts), x_T.clone()
     for i in trange(len(times) - 1, disable=disable, desc="ode_euler"):
         t, h = times[i], times[i] - times[i + 1]
         x = x - h * pf_ode_velocity(score_fn, x, t, process)
@@ -105,7 +106,7 @@ def sample_ode_euler(score_fn, x_T, ts, process, *, generator=None, disable=True
 @torch.no_grad()
 def sample_ode_heun(score_fn, x_T, ts, process, *, generator=None, disable=True):
     """Probability-flow ODE by Heun's method (second order; Karras et al. 2022, Algorithm 1)."""
-    times, x = _floats(ts), x_T.clone()
+    times, x = decreasing_times(ts), x_T.clone()
     for i in trange(len(times) - 1, disable=disable, desc="ode_heun"):
         t, t_next = times[i], times[i + 1]
         h = t - t_next
@@ -124,7 +125,7 @@ def sample_ode_adaptive(score_fn, x_T, ts, process, *, generator=None, disable=T
     The whole batch is one flattened state, so the step size is shared; only
     the ends of ``ts`` are used.
     """
-    times = _floats(ts)
+    times = decreasing_times(ts)
     shape, dtype, device = x_T.shape, x_T.dtype, x_T.device
 
     def fun(t, y):
