@@ -90,6 +90,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
         k = len(panels)
         fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.2), squeeze=False)
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        below = []
         for ax, (metric, curves) in zip(axes[0], panels.items()):
             for c_idx, cur in enumerate(curves):
                 color = colors[c_idx % len(colors)]
@@ -101,7 +102,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                 if np.any(ok & ~used):
                     ax.errorbar(cur.xs[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
                                 mfc="none", color=color, ms=4, capsize=2,
-                                label="left out: not clearly above the floor")
+                                label=f"left out ({cur.label}): not clearly above the floor")
                 floor = np.nanmean(cur.floors, axis=1)
                 if np.any(np.isfinite(floor) & (floor > 0)):
                     # the band runs from below the axis up to the floor: the region the metric cannot see
@@ -126,12 +127,18 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
             ax.set_title(metric)
             ax.grid(True, which="both", lw=0.3, alpha=0.5)
             if len(ax.get_legend_handles_labels()[1]) > 6:   # several recipes: below the panel, not on the data
-                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+                below.append(ax)
             else:
                 ax.legend(loc="best", frameon=False)
         if title:
             fig.suptitle(title)
         fig.tight_layout()
+        # A long legend goes under its panel once the layout is fixed: laid out with the panels,
+        # it would shrink them to fit; saved with bbox_inches="tight", the image grows instead.
+        renderer = fig.canvas.get_renderer()
+        for ax in below:
+            lowest = ax.transAxes.inverted().transform(ax.get_tightbbox(renderer).p0)[1]
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, lowest - 0.03), frameon=False)
         paths = [Path(f"{path_stem}.pdf"), Path(f"{path_stem}.png")]
         for p in paths:
             fig.savefig(p, dpi=150, bbox_inches="tight")

@@ -11,11 +11,11 @@ XS = [250.0, 1000.0, 4000.0]
 THEORY = {"exponent": -0.5, "source": "test"}
 
 
-def _draw(tmp_path, monkeypatch, curve):
-    """Draw one panel; return the figure (kept open) and the written paths."""
+def _draw(tmp_path, monkeypatch, curves):
+    """Draw one panel of a curve or a list of curves; return the figure (kept open) and the written paths."""
     figs = []
     monkeypatch.setattr(rate_plot.plt, "close", lambda fig: figs.append(fig))
-    paths = plot_rates(tmp_path / "rates", {"w1": [curve]}, title="t")
+    paths = plot_rates(tmp_path / "rates", {"w1": curves if isinstance(curves, list) else [curves]}, title="t")
     return figs[0], paths
 
 
@@ -58,3 +58,23 @@ def test_no_theory_no_line(tmp_path, monkeypatch):
     fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("kde", XS, np.ones((3, 2)), np.zeros((3, 2))))
     assert _theory_lines(fig) == []
     plt.close(fig)
+
+
+def test_a_long_legend_goes_below_without_shrinking_the_panel(tmp_path, monkeypatch):
+    # two recipes, each with points left out, a fit and a theory line: more than 6 legend entries
+    fit = {"slope": -0.6, "slope_ci_low": -0.7, "slope_ci_high": -0.5, "intercept": 2.0,
+           "used": [250.0, 1000.0], "left_out": [4000.0]}
+    values = np.array([[0.9, 0.8], [0.4, 0.5], [0.2, 0.3]])
+    many = [PanelCurve(name, XS, values, np.full((3, 2), 0.1), fit=fit, theory=THEORY, left_out=[4000.0])
+            for name in ("gan", "empirical")]
+    few_fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("gan", XS, values, np.full((3, 2), 0.1)))
+    many_fig, _ = _draw(tmp_path, monkeypatch, many)
+    height = [f.axes[0].get_position().height * f.get_size_inches()[1] for f in (few_fig, many_fig)]
+    assert len(many_fig.axes[0].get_legend().get_texts()) > 6
+    assert height[1] == pytest.approx(height[0], rel=0.05)          # the panel keeps its size
+    legend_top = many_fig.axes[0].get_legend().get_window_extent().y1
+    renderer = many_fig.canvas.get_renderer()
+    axis_bottom = many_fig.axes[0].xaxis.get_tightbbox(renderer).y0
+    assert legend_top <= axis_bottom                                 # and the legend is under its labels
+    plt.close(few_fig)
+    plt.close(many_fig)
