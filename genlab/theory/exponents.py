@@ -21,7 +21,7 @@ learning live beside it (`genlab.theory.icl`), not in it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from genlab.validation import check_in, check_positive, check_positive_int
 
@@ -192,16 +192,14 @@ def _empirical_sliced(d, s, p, dd, beta):
 
 
 def _gan_sliced(d, s, p, dd, beta):
-    if p != 1:
-        return None
     # Each projection x -> <theta, x> is 1-Lipschitz, so SW_1 <= W1 and the
     # GAN's W1 bound carries over; no sharper sliced bound for GANs is known here.
-    return _row(
-        "gan", "sliced_wasserstein", max(-1.0 / dd, -0.5), _CLZZ,
-        "an upper bound only: SW_1 <= W1 because every projection is 1-Lipschitz, so the W1 rate "
-        "of Chen, Liao, Zha & Zhao (same assumptions: ReLU generator and Lipschitz discriminator "
-        "networks sized with n, compact support) bounds SW_1; the sliced error may fall faster.",
-        "max(-1/d', -1/2) (upper bound via SW_1 <= W1)", "polylog(n)")
+    w1 = _gan_wasserstein(d, s, p, dd, beta)
+    return None if w1 is None else replace(
+        w1, metric="sliced_wasserstein", formula=f"{w1.formula} (upper bound via SW_1 <= W1)",
+        assumptions="an upper bound only: SW_1 <= W1 because every projection is 1-Lipschitz, so the GAN's "
+                    "W1 rate bounds SW_1 (the sliced error may fall faster); the W1 rate assumes: "
+                    + w1.assumptions)
 
 
 def _score_mse(d, s, p, dd, beta):
