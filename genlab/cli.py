@@ -162,6 +162,11 @@ def _check_out_dir(argv: list[str]) -> None:
 
 
 def _print_metrics(mx: dict) -> None:
+    """The table of every metric that has a floor; a metric left out of ``mx`` is printed as undefined.
+
+    (A GAN with no high-quality sample has no mode histogram, so ``mode_reverse_kl``
+    is left out while its floor is there: `genlab.gan.monitor.mode_statistics`.)
+    """
     names = sorted(k[: -len("_floor")] for k in mx if k.endswith("_floor"))
     if not names:
         return
@@ -169,7 +174,8 @@ def _print_metrics(mx: dict) -> None:
     for name in names:
         lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
         ci = f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else ""
-        print(f"{name:<16}{mx[name]:>12.4g}{ci:>26}{mx[name + '_floor']:>12.3g}")
+        value = f"{mx[name]:>12.4g}" if mx.get(name) is not None else f"{'undefined':>12}"
+        print(f"{name:<16}{value}{ci:>26}{mx[name + '_floor']:>12.3g}")
 
 
 def _train_task(cfg_node) -> dict:

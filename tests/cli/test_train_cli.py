@@ -50,6 +50,21 @@ def test_default_out_dir_is_under_runs_recipe(tmp_path):
     assert (run_dir / "metrics.json").is_file()
 
 
+def test_a_gan_without_high_quality_samples_prints_its_undefined_reverse_kl(tmp_path):
+    # 20 steps on the ring leave every sample far from every mode: the mode histogram, hence its
+    # reverse KL, is undefined and left out of metrics.json while its floor is there
+    out = tmp_path / "run"
+    proc = train("recipe=gan_ring", "n=64", "gan.steps=20", "gan.monitor_every=10", "gan.monitor_m=32",
+                 "eval.m=200", "eval.reps=2", f"out_dir={out}", "progress=false")
+    assert proc.returncode == 0, proc.stderr
+    mx = json.loads((out / "metrics.json").read_text())
+    assert mx["high_quality_fraction"] == 0.0
+    assert "mode_reverse_kl" not in mx and "mode_reverse_kl_floor" in mx
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("mode_reverse_kl ")]
+    assert row.split()[1] == "undefined"
+    assert proc.stdout.strip().splitlines()[-1].startswith(str(out))
+
+
 BAD = [
     (["recipe=no_such_recipe"], "unknown recipe 'no_such_recipe'; available: "),
     ([], "no recipe given"),
