@@ -61,3 +61,17 @@ def test_recipe_runs_at_toy_size(recipe, tmp_path):
         assert (tmp_path / "icl.png").is_file()
     if family == "gan":
         assert (tmp_path / "training.png").is_file() and (tmp_path / "checkpoints" / "last.pt").is_file()
+
+
+@pytest.mark.parametrize("recipe", [r for r in available_recipes() if r.startswith("gan_")])
+def test_every_gan_rate_sweep_is_drawn_beside_the_empirical_measure_and_theory(recipe):
+    # issue 5: each GAN recipe runs under rates.py against the empirical-measure line and the theory exponents
+    from genlab.rate_report import theory_for
+
+    cfg = compose_config([f"recipe={recipe}"])
+    assert any(other.startswith("empirical_") for other in cfg.rates.compare)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    for metric in cfg.rates.metrics:
+        for estimator in ("gan", "empirical"):
+            theory = theory_for(estimator, metric, config)
+            assert theory is not None and theory["exponent"] < 0 and theory["source"], (estimator, metric)
