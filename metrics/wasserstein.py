@@ -91,6 +91,15 @@ def wasserstein(
         where the integrand changes sign; adaptive QUADPACK on the two tail
         pieces), so there is no sampling error on the law's side; accurate to
         about 1e-9 for continuous laws with smooth quantile functions.
+        A law whose p-th moment is infinite gives ``inf`` (W_p between a law
+        with a finite p-th moment and one without is infinite): a tail counts
+        as non-integrable when |G^{-1}(t)|^p ~ s^{-gamma} with gamma >= 0.99 at
+        depths s = 1 - t (or t) of 1e-12 ... 1e-14, and the power has settled
+        (within 0.05 of its value at 1e-8 ... 1e-10), as it has for power-law
+        tails (Pareto, Student t, Cauchy). ``ValueError`` when that power is
+        >= 0.99 but not settled, or QUADPACK cannot reach 1e-9 relative on a
+        tail (e.g. a lognormal law at p sigma >= 4, most of whose p-th moment
+        lies beyond the quantiles float64 resolves).
         ``"sliced"``: SW_p = ( mean_k W_p^p(<theta_k, x>, <theta_k, y>) )^{1/p} over
         the fixed bank ``projection_bank(d, n_projections, seed)``; each 1-D
         term is exact (sorting; unequal sizes by the merged-quantile formula).
@@ -143,6 +152,8 @@ def wasserstein(
     >>> from scipy import stats
     >>> round(wasserstein([0.0], stats.norm(), p=2, method="1d"), 9)   # (E Z^2)^{1/2}
     1.0
+    >>> wasserstein([0.0], stats.cauchy(), p=1, method="1d")             # E|Y| = inf
+    inf
     """
     check_in("method", method, METHODS)
     p = check_p(p)
@@ -385,13 +396,70 @@ def _w1d_law_pp(x: np.ndarray, wx: np.ndarray, law: Any, p: float) -> float:
             raise ValueError("y: the quantile function returned NaN or inf inside (0, 1)")
         total += float(np.sum(half * (_abs_pow(vi[:, None] - q, p) @ _GL_WEIGHTS)))
     for a0, b0, v0 in zip(a[tail], b[tail], v[tail]):
+        ends = [e for e, at_end in (("lower", a0 <= 0.0), ("upper", b0 >= 1.0)) if at_end]
+        if any(_tail_power(quantile, p, e) == np.inf for e in ends):
+            return np.inf  # E|Y|^p = inf on that tail, and a finite sample has every moment
 
         def f(t, v0=v0):
             return float(_abs_pow(v0 - float(np.asarray(quantile(t), dtype=np.float64)), p))
 
-        val, _ = integrate.quad(f, a0, b0, epsabs=1e-13, epsrel=1e-11, limit=200)
+        # full_output: QUADPACK's verdict is read here instead of warned. Its extrapolation to
+        # the endpoint is exact for power-law tails (Pareto(2.05), p = 2: 5e-12); where it is not
+        # (a lognormal tail at p sigma >= 4: 1.5e-5 off) its error estimate says so, and we raise.
+        val, err, *info = integrate.quad(f, a0, b0, epsabs=1e-13, epsrel=1e-11, limit=200, full_output=1)
+        if not np.isfinite(val) or (len(info) > 1 and not err <= 1e-9 * abs(val) + 1e-12):
+            raise ValueError(f"y: the tail integral of |x - G^-1(t)|^p on [{a0:.3g}, {b0:.3g}] did not "
+                             f"converge (QUADPACK: {' '.join(str(info[1]).split())[:80]})")
         total += val
     return total
+
+
+# Depths s (distance of t to 0 or 1) at which the tail's power law is read off, and the
+# margin below 1 at which it counts as non-integrable (the quantile's own rounding moves the
+# measured power by ~1e-3 at s = 1e-14, e.g. for Cauchy at p = 1, exactly at the boundary).
+_TAIL_MID, _TAIL_DEEP = (1e-8, 1e-10), (1e-12, 1e-14)
+_TAIL_MARGIN, _TAIL_SETTLED = 0.01, 0.05
+
+
+def _tail_points(s: np.ndarray, end: str) -> tuple[np.ndarray, np.ndarray]:
+    """The points t at depth s from ``end`` and their exact depths (1 - t is exact near 1)."""
+    if end == "lower":
+        return s, s
+    t = 1.0 - s
+    return t, 1.0 - t
+
+
+def _tail_power(quantile: Callable, p: float, end: str) -> float:
+    """gamma with |G^{-1}(t)|^p ~ s^{-gamma} at depth s from ``end``; inf for a non-integrable tail.
+
+    int_0 |v - G^{-1}|^p ds is finite iff int_0 |G^{-1}|^p ds is (Minkowski), i.e. iff
+    E|Y|^p restricted to that tail is. For a regularly varying tail (Pareto, Student t,
+    Cauchy: G^{-1}(1 - s) ~ c s^{-1/alpha}) the power gamma = p / alpha is constant, and the
+    integral is finite iff gamma < 1. gamma is measured between s = 1e-12 and 1e-14 and, as
+    a check that it has settled, between 1e-8 and 1e-10. Returns inf when the deep power is
+    >= 1 - 0.01 and settled (within 0.05): the p-th moment is infinite, so is W_p. Raises
+    ValueError when the deep power is >= 0.99 but still moving (e.g. a lognormal tail at
+    large p sigma, whose power decays like p sigma / sqrt(2 log(1/s))): float64 cannot say.
+    """
+    powers = []
+    for pair in (_TAIL_MID, _TAIL_DEEP):
+        t, s = _tail_points(np.asarray(pair), end)
+        q = np.abs(np.asarray(quantile(t), dtype=np.float64))
+        if not np.isfinite(q).all():
+            raise ValueError("y: the quantile function returned NaN or inf inside (0, 1)")
+        if q[1] == 0.0:
+            powers.append(-np.inf)          # the tail tends to 0: integrable
+        elif q[0] == 0.0:
+            powers.append(0.0)
+        else:
+            powers.append(p * float(np.log(q[1] / q[0]) / np.log(s[0] / s[1])))
+    mid, deep = powers
+    if deep < 1.0 - _TAIL_MARGIN:
+        return deep
+    if abs(deep - mid) <= _TAIL_SETTLED:
+        return np.inf
+    raise ValueError(f"y: the {end} tail's power |G^-1|^p ~ s^-gamma is {deep:.3g} at s = 1e-14 and "
+                     f"{mid:.3g} at 1e-10, not settled; whether E|Y|^p is finite cannot be told in float64")
 
 
 def _bisect_quantile(quantile: Callable, xs, lo, hi, n_iter: int = 60) -> np.ndarray:
