@@ -175,7 +175,8 @@ def _print_metrics(mx: dict) -> None:
         lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
         ci = f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else ""
         value = f"{mx[name]:>12.4g}" if mx.get(name) is not None else f"{'undefined':>12}"
-        print(f"{name:<16}{value}{ci:>26}{mx[name + '_floor']:>12.3g}")
+        bound = "  lower bound" if mx.get(f"{name}_is_lower_bound") else ""
+        print(f"{name:<16}{value}{ci:>26}{mx[name + '_floor']:>12.3g}{bound}")
 
 
 def _train_task(cfg_node) -> dict:

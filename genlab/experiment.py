@@ -51,7 +51,7 @@ TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s
                "steps_per_second", "train_replicas")
 #: metrics shown on the last printed line, in this order, when present
 HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "kde_tv", "tv_sampler",
-                  "tv_sampler_t0", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
+                  "tv_sampler_t0", "tv_classifier", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
 
 
 @dataclass
@@ -76,7 +76,8 @@ class RunResult:
 
 
 def _format_estimate(name: str, mx: dict) -> str:
-    text = f"{name} {mx[name]:.4g}"
+    bound = " lower bound" if mx.get(f"{name}_is_lower_bound") else ""
+    text = f"{name}{bound} {mx[name]:.4g}"
     lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
     if lo is not None and hi is not None:
         text += f" [{lo:.4g}, {hi:.4g}]"

@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-__all__ = ["Estimate"]
+__all__ = ["Estimate", "LOWER_BOUND_SUFFIX"]
+
+#: ``<name>_is_lower_bound: 1`` in the flat form marks a value that is only a lower bound
+LOWER_BOUND_SUFFIX = "is_lower_bound"
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,19 @@ class Estimate:
     def as_flat(self, name: str) -> dict[str, float]:
         """``{name: value, name_floor: floor, name_ci_low: ..., name_ci_high: ...}``.
 
-        Entries that are None are skipped; this is the flat form written to
+        Entries that are None are skipped; a lower bound adds
+        ``name_is_lower_bound: 1``. This is the flat form written to
         ``metrics.json``.
+
+        >>> Estimate(0.79, ci_low=0.78, ci_high=0.8, lower_bound=True).as_flat("tv_classifier")
+        {'tv_classifier': 0.79, 'tv_classifier_ci_low': 0.78, 'tv_classifier_ci_high': 0.8, 'tv_classifier_is_lower_bound': 1}
         """
         out = {name: self.value}
         for suffix, v in (("floor", self.floor), ("ci_low", self.ci_low), ("ci_high", self.ci_high)):
             if v is not None:
                 out[f"{name}_{suffix}"] = v
+        if self.lower_bound:
+            out[f"{name}_{LOWER_BOUND_SUFFIX}"] = 1
         return out
 
     def to_dict(self) -> dict:

@@ -18,9 +18,12 @@ def test_all_sample_metrics_and_flat_keys():
     assert list(out) == names
     for name, e in out.items():
         flat = e.as_flat(name)
-        assert set(flat) == {name, f"{name}_floor", f"{name}_ci_low", f"{name}_ci_high"}
+        flag = {f"{name}_is_lower_bound"} if name == "tv_classifier" else set()
+        assert set(flat) == {name, f"{name}_floor", f"{name}_ci_low", f"{name}_ci_high"} | flag
         assert e.ci_low <= e.value <= e.ci_high
     assert out["tv_classifier"].lower_bound and not out["w1"].lower_bound
+    # the flat form (metrics.json) marks the lower bound (issue 14, item 8)
+    assert out["tv_classifier"].as_flat("tv_classifier")["tv_classifier_is_lower_bound"] == 1
     # W1 between the laws is the shift 0.6; two truth samples of 300 in d = 2 are ~0.24 apart.
     assert 0 < out["w1"].floor < out["w1"].value
     assert out["w1"].floor_std is not None
