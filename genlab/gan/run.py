@@ -2,9 +2,10 @@
 
 Called by `genlab.estimators.fit_estimator` for ``estimator: gan``.  Seeds:
 the fit uses the run's ``seed`` (see `fit_gan`); the monitor's truth samples
-``derive_seed(eval_seed, "monitor")`` and the mode-statistics reference
-``derive_seed(eval_seed, "eval", 0)``, the truth samples of the evaluation's
-first repetition -- neither depends on n or on the training seed.
+``derive_seed(eval_seed, "monitor")``, the mode-statistics reference
+``derive_seed(eval_seed, "eval", 0)`` (the truth samples of the evaluation's
+first repetition) and the reverse-KL null ``derive_seed(eval_seed, "mode_null")``
+-- none depends on n or on the training seed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def fit_gan_run(cfg: GANConfig, truth, x_train: torch.Tensor, *, m: int, sample_
 
     The numbers are the training record (final losses, speed) and, on a
     Gaussian-mixture truth, the mode statistics of the m samples with their
-    truth references (`genlab.gan.monitor.mode_statistics`).  With ``run_dir``
+    truth references and the reverse-KL null (`genlab.gan.monitor.mode_statistics`).  With ``run_dir``
     the training curve is saved there as ``training.png``.
     """
     monitor = make_monitor(truth, cfg.monitor_m, seed=derive_seed(eval_seed, "monitor")) \
@@ -39,7 +40,8 @@ def fit_gan_run(cfg: GANConfig, truth, x_train: torch.Tensor, *, m: int, sample_
                     monitor=monitor)
     samples = model.sample(m, generator=sample_generator)                     # (m, d)
     extras = {**model.train_stats,
-              **mode_statistics(truth, samples, truth_seed=derive_seed(eval_seed, "eval", 0))}
+              **mode_statistics(truth, samples, truth_seed=derive_seed(eval_seed, "eval", 0),
+                                null_seed=derive_seed(eval_seed, "mode_null"))}
     if run_dir is not None:
         plot_training(Path(run_dir) / TRAINING_PICTURE, model.record.losses.numpy(),
                       {k: v.numpy() for k, v in model.record.history.items()},

@@ -159,8 +159,9 @@ def test_null_of_a_small_sample_matches_its_exact_law_by_enumeration(weights):
     # K = 3 modes 100 std apart, m = 5: the exact law enumerates N and the multinomial histograms.
     # R = 20000 repeats; each check is 4 standard errors of its Monte Carlo estimate (about 6e-5
     # false alarms each): the mean sqrt(Var / R); the empirical CDF at each support point
-    # sqrt(F (1 - F) / R).  (m = 5, not 6: at m = 6 the exact CDF passes within 0.001 of 0.95.)  Where no support point has F within 4 se of 0.95, the empirical
-    # 95th percentile (inverted CDF) must be exactly the exact one.
+    # sqrt(F (1 - F) / R).  Where no support point has F within 4 se of 0.95, the empirical
+    # 95th percentile (inverted CDF) must be exactly the exact one (m = 5, not 6: at m = 6 the
+    # exact CDF passes within 0.001 of 0.95).
     means = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]])
     w = [1 / 3] * 3 if weights is None else weights
     m, repeats = 5, 20_000
