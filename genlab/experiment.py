@@ -50,7 +50,8 @@ _RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
 TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
                "steps_per_second", "train_replicas")
 #: metrics shown on the last printed line, in this order, when present
-HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "kde_tv", "tv_sampler",
+HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "tv_t0", "tv_offset",
+                  "kde_tv", "tv_sampler",
                   "tv_sampler_t0", "tv_classifier", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
 
 
@@ -178,7 +179,7 @@ def _sampler_law_tv(cfg: RunConfig, truth, samples: torch.Tensor, log_q) -> dict
     for name in (k for k in cfg.eval.metrics if k in SAMPLER_LAW_METRICS):
         law = truth
         if name == "tv_sampler_t0":
-            process = cfg.diffusion.make_process()
+            process = cfg.diffusion.make_process(n=cfg.n)
             law = process.marginal(truth, process.t0)
         log_p = law.log_prob(samples.to(law.dtype)).cpu().numpy().astype(np.float64)
         est = M.tv_monte_carlo(log_q.numpy(), log_p)
@@ -376,6 +377,9 @@ def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> Ru
     for name, est in estimates.items():
         out.update(est.as_flat(name))
     out.update({k: float(v) for k, v in fitted.extras.items()})
+    if cfg.estimator == "diffusion":  # tv_t0, kl_t0 against the truth noised to t0, and tv_offset
+        from genlab.diffusion.early_stopping import run_metrics
+        out.update(run_metrics(cfg, truth, model_log_prob))
     if cfg.eval.kde_reference:
         out.update(_kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob))
     out.update(n=cfg.n, m=int(samples.shape[0]), seed=cfg.seed, dim=truth.dim,

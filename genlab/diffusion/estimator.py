@@ -154,13 +154,17 @@ class DiffusionModel:
         return GaussianMixture(truth.weights, (truth.means - self.shift) * inv, covs)
 
     def extra_metrics(self, truth=None, samples: Optional[torch.Tensor] = None) -> dict[str, float]:
-        """Training record, score error on cfg.score_error_times (truth given), memorisation (samples).
+        """t0 and sigma_t0, training record, score error on cfg.score_error_times (truth given),
+        memorisation (samples).
 
         Score errors E||s_theta - s*||^2 are measured in the standardised
         coordinates the network learns in, with m = cfg.score_error_m exact
         draws of the noised truth per time.
         """
         out = {k: float(v) for k, v in self.train_stats.items()}
+        # the early-stopping time this fit used (it may depend on n: DiffusionConfig.t0_at)
+        out["t0"] = float(self.process.t0)
+        out["sigma_t0"] = float(self.process.sigma(self.process.t0))
         if truth is not None and has_closed_form_score(truth) and len(self.cfg.score_error_times):
             zt = self.standardised_truth(truth)
             g = make_generator(derive_seed(self.seed, "score_error"))
@@ -189,7 +193,7 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     device = resolve_device(device)
     x = check_points("x_train", x_train).to(torch.float64).cpu()
     n, d = x.shape
-    process = cfg.make_process()
+    process = cfg.make_process(n=n)  # t0 = cfg.t0, or t0_c n^-t0_a on a schedule
     if cfg.score == "oracle":
         return _oracle_model(cfg, process, x, truth, seed=seed, device=device)
     shift, scale = standardisation(cfg, x)

@@ -51,8 +51,9 @@ def replicable(cfg: DiffusionConfig) -> Optional[str]:
 
 
 def replica_key(cfg: DiffusionConfig, n: int) -> tuple:
-    """Fits with equal keys can share one batched network: same settings and the same minibatch size."""
-    return (repr(cfg), train_batch_size(cfg, n))
+    """Fits with equal keys can share one batched network: same settings, minibatch size and t0
+    (which depends on n on a t0 schedule)."""
+    return (repr(cfg), train_batch_size(cfg, n), cfg.t0_at(n))
 
 
 def replica_memory_bytes(cfg: DiffusionConfig, d: int, n: int) -> int:
@@ -86,8 +87,9 @@ def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor
                            device="cpu", progress: bool = False) -> list[DiffusionModel]:
     """Train R score networks, one per (x_trains[r] (n_r, d), seeds[r]), as one batched network.
 
-    All R fits share ``cfg`` (``replicable(cfg)`` must be None), the dimension d
-    and the minibatch size ``train_batch_size(cfg, n_r)``; the n_r may differ.
+    All R fits share ``cfg`` (``replicable(cfg)`` must be None), the dimension d,
+    the minibatch size ``train_batch_size(cfg, n_r)`` and t0 (``cfg.t0_at(n_r)``);
+    the n_r may differ.
     Each model's ``train_stats`` hold its own final loss, the batched run's
     steps/s and time, and ``train_replicas`` = R.
 
@@ -108,11 +110,12 @@ def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor
     xs = [check_points(f"x_train[{r}]", x).to(torch.float64).cpu() for r, x in enumerate(x_trains)]
     dims = {x.shape[1] for x in xs}
     batches = {train_batch_size(cfg, x.shape[0]) for x in xs}
-    if len(dims) > 1 or len(batches) > 1:
-        raise ValueError(f"replicas must share the dimension and the minibatch size; got d in {sorted(dims)}, "
-                         f"batch in {sorted(batches)}")
+    t0s = {cfg.t0_at(x.shape[0]) for x in xs}
+    if len(dims) > 1 or len(batches) > 1 or len(t0s) > 1:
+        raise ValueError(f"replicas must share the dimension, the minibatch size and t0; got d in {sorted(dims)}, "
+                         f"batch in {sorted(batches)}, t0 in {sorted(t0s)}")
     (d,), (batch,), R = dims, batches, len(xs)
-    process = cfg.make_process()
+    process = cfg.make_process(n=xs[0].shape[0])
     coords = [standardisation(cfg, x) for x in xs]
     zs = [((x - sh) / sc).to(torch.float32).to(device) for x, (sh, sc) in zip(xs, coords)]
     nets = [score_network(cfg, d, seed=s) for s in seeds]
