@@ -35,6 +35,9 @@ class Estimate:
         A confidence interval for ``value`` (its level is given in ``note``).
     floor_std : float or None
         The spread (standard deviation over repetitions) of the floor.
+    std_error : float or None
+        The standard error of ``value`` the interval is built on, where there
+        is one (not written to the flat form).
     lower_bound : bool
         True when ``value`` estimates a lower bound of the metric rather than
         the metric itself; ``str()`` then says "lower bound".
@@ -58,11 +61,12 @@ class Estimate:
     ci_high: float | None = None
     floor_std: float | None = None
     lower_bound: bool = False
+    std_error: float | None = None
     note: str = ""
 
     def __post_init__(self) -> None:
         # Plain python floats, so that printing and JSON never see numpy scalars.
-        for name in ("value", "floor", "ci_low", "ci_high", "floor_std"):
+        for name in ("value", "floor", "ci_low", "ci_high", "floor_std", "std_error"):
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))

@@ -5,12 +5,27 @@ How each number is obtained (``reps`` = R, evaluation size m, level 1 - alpha)
 Sample metrics ("w1", "w2", "sliced_w1", "sliced_w2", "sinkhorn_w2", "mmd2",
 "tv_hist", "tv_classifier"):
 
-- value: the mean over r = 1..R of metric(model_samples, T_r), where T_r is a
-  fresh truth sample of size m drawn with seed derive_seed(seed, 1, r); the
-  model samples are fixed, so the interval reflects the truth-sample noise
-  only.
-- CI: value +- t_{R-1, 1-alpha/2} sd / sqrt(R) (sd over the R values; with
-  R = 1 no interval is given).
+- value: v = the mean over r = 1..R of f_r = metric(X, T_r), where X are the
+  m' model samples and T_r a fresh truth sample of size m drawn with seed
+  derive_seed(seed, 1, r).
+- CI: v +- t_{nu, 1-alpha/2} se, with both samples' noise in se. Over
+  independent redraws of X and of every T_r,
+  Var v = Var_X E[f | X] + E Var(f | X) / R: the model's part does not shrink
+  with R, since one X serves every r. The truth's part is estimated by
+  s_T^2 / R (s_T the sd of the f_r). The model's part by a paired bootstrap:
+  X*_r resamples X with replacement (seed derive_seed(seed, 4, r)) and
+  d_r = metric(X*_r, T_r) - f_r; pairing with the same T_r cancels the truth's
+  noise (to first order) and any constant bootstrap bias (ties among resampled
+  points), so s_d^2, the variance of the d_r, estimates Var_X E[f | X].
+  se^2 = s_T^2 / R + s_d^2, and nu is Satterthwaite's df of that sum (between
+  R - 1 and 2 (R - 1)). Assumed: the model samples are i.i.d. draws of the
+  fitted model (the interval is conditional on the fit: training noise is the
+  seeds' spread, not this interval's), and the metric is asymptotically linear
+  in each empirical measure, so that the bootstrap mimics a fresh model sample
+  and the two parts add; this holds for a distance well above its floor and is
+  rough near it (where a plug-in distance is not asymptotically normal).
+  ``model_noise=False`` gives the truth-only interval t_{R-1} s_T / sqrt(R).
+  With R = 1 no interval is given. The standard error is ``std_error``.
 - floor: :func:`metrics.noise_floor` of the same metric at the same m with
   ``reps`` repetitions and seed derive_seed(seed, 2); floor_std its spread.
   For "mmd2", an unbiased estimator whose null mean is 0, the floor is the
@@ -68,6 +83,26 @@ METRIC_NAMES = tuple(SAMPLE_METRICS) + DENSITY_METRICS
 _NONNEGATIVE = tuple(k for k in SAMPLE_METRICS if k != "mmd2")
 
 
+def _resample(n: int, seed: int) -> np.ndarray:
+    """n indices drawn uniformly with replacement from range(n): a bootstrap resample."""
+    return np.random.default_rng(seed).integers(0, n, size=n)
+
+
+def _standard_error(vals: np.ndarray, boot: np.ndarray | None) -> tuple[float, float]:
+    """se of the mean of ``vals`` (R,) with the model's part from the paired bootstrap ``boot`` (R,).
+
+    se^2 = a + b with a = s^2(vals) / R and b = s^2(boot - vals), each on R - 1 df;
+    Satterthwaite's df (a + b)^2 / ((a^2 + b^2) / (R - 1)) (Satterthwaite 1946).
+    ``boot`` None: b = 0 and df = R - 1.
+    """
+    r = len(vals)
+    a = float(vals.var(ddof=1)) / r
+    b = 0.0 if boot is None else float((boot - vals).var(ddof=1))
+    if a + b == 0.0:
+        return 0.0, float(r - 1)
+    return math.sqrt(a + b), (a + b) ** 2 * (r - 1) / (a * a + b * b)
+
+
 def _log_prob(name: str, f: Callable, x: np.ndarray) -> np.ndarray:
     return log_density_values(name, f(x), x.shape[0])
 
@@ -104,6 +139,7 @@ def evaluate(
     model_log_prob: Callable | None = None,
     alpha: float = 0.05,
     floors: Mapping[str, NoiseFloor] | None = None,
+    model_noise: bool = True,
 ) -> dict[str, Estimate]:
     """Evaluate the metrics ``names`` between the truth and a model; see the module docstring.
 
@@ -129,6 +165,9 @@ def evaluate(
     truth_log_prob, model_log_prob : callable, optional
         ``(n, d) -> (n,)`` normalised log-densities.
     alpha : float, default 0.05
+    model_noise : bool, default True
+        Whether the CI of a sample metric includes the model samples' own noise
+        (the paired bootstrap of the module docstring; R more metric calls).
 
     Returns
     -------
@@ -180,8 +219,14 @@ def evaluate(
             metric = SAMPLE_METRICS[name]
             vals = np.array([metric(x_model, truth_sample(r)) for r in range(reps)])
             value = float(vals.mean())
+            se = None
             if reps > 1:
-                half = float(stats.t.ppf(1 - alpha / 2, reps - 1) * vals.std(ddof=1) / math.sqrt(reps))
+                boot = None
+                if model_noise:
+                    boot = np.array([metric(x_model[_resample(len(x_model), derive_seed(seed, 4, r))],
+                                            truth_sample(r)) for r in range(reps)])
+                se, df = _standard_error(vals, boot)
+                half = float(stats.t.ppf(1 - alpha / 2, df)) * se
                 lo, hi = value - half, value + half
             else:
                 lo = hi = None
@@ -194,14 +239,15 @@ def evaluate(
                 lo = max(lo, 0.0)
             if name == "tv_classifier" and hi is not None:
                 hi = min(hi, 1.0)
+            noise = "truth and model sample noise (paired bootstrap)" if model_noise else "truth sample noise only"
             note = (f"mean over {reps} truth samples of size {m} vs {len(x_model)} model samples; "
-                    f"{100 * (1 - alpha):g}% t interval; floor: same metric between truth samples "
+                    f"{100 * (1 - alpha):g}% t interval on {noise}; floor: same metric between truth samples "
                     f"({'rms' if name == 'mmd2' else 'mean'} over {reps})")
             if name == "tv_classifier":
                 note = "LOWER BOUND on TV (classifier two-sample test); " + note
             out[name] = Estimate(value, floor=floor, ci_low=lo, ci_high=hi,
                                  floor_std=None if math.isnan(fl.std) else fl.std,
-                                 lower_bound=name == "tv_classifier", note=note)
+                                 lower_bound=name == "tv_classifier", std_error=se, note=note)
         else:
             if density is None:
                 xs = as_points("truth_sampler output", truth_sampler(reps * m, derive_seed(seed, 3)), dim=d)
