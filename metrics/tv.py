@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 from scipy import optimize, stats
+from scipy.spatial.distance import cdist
 
 from ._validation import (
     as_points,
@@ -331,11 +332,11 @@ def _knn_predict_y(train: np.ndarray, is_y: np.ndarray, test: np.ndarray, k: int
     """Class-balanced k-NN vote: predict y when (#y among k)/n_y > (#x among k)/n_x."""
     n_y = is_y.sum()
     n_x = len(is_y) - n_y
-    t2 = np.einsum("ij,ij->i", train, train)
     out = np.empty(len(test), dtype=bool)
     for s in range(0, len(test), chunk):
-        z = test[s : s + chunk]
-        d2 = np.einsum("ij,ij->i", z, z)[:, None] + t2[None, :] - 2.0 * z @ train.T  # (c, n_train)
+        # distances taken directly: translation invariant (the expansion |a|^2 + |b|^2 - 2 a.b
+        # loses |a|^2 eps to cancellation and reorders neighbours far from the origin)
+        d2 = cdist(test[s : s + chunk], train, "sqeuclidean")  # (c, n_train)
         nn = np.argpartition(d2, k - 1, axis=1)[:, :k]
         votes_y = is_y[nn].sum(axis=1)
         out[s : s + chunk] = votes_y * n_x > (k - votes_y) * n_y
