@@ -18,8 +18,19 @@ import metrics as M
 from genlab.sweep import RunRecord, format_value, metric_table
 from genlab.theory import predicted_exponent
 
-__all__ = ["MetricRate", "fit_metric", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
+__all__ = ["MetricRate", "fit_metric", "floor_model_for", "QUADRATURE_FLOOR_METRICS", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
            "latex_table", "METRIC_TO_THEORY"]
+
+#: sample plug-in distances: their floor is a bias that adds in quadrature (metrics.fit_rate's
+#: "quadrature" model); every other metric's floor is a resolution (the CI half-width of an unbiased
+#: Monte Carlo estimate, the null rms of MMD^2_u; exact-law metrics have floor 0), cut at floor_factor x
+QUADRATURE_FLOOR_METRICS = ("w1", "w2", "sliced_w1", "sliced_w2", "sinkhorn_w2", "tv_hist", "w1_law")
+
+
+def floor_model_for(metric: str) -> str:
+    """How ``metric``'s floor enters its rate fit: "quadrature" for sample plug-ins, else "cut"."""
+    return "quadrature" if metric in QUADRATURE_FLOOR_METRICS else "cut"
+
 
 #: metric name -> (theory metric, p)
 METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w2": ("wasserstein", 2), "tv": ("tv", 1),
@@ -84,7 +95,8 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     values, floors = metric_table(records, metric, xs, seeds)
     fit, err = None, None
     try:
-        res = M.fit_rate(np.asarray(xs, float), values, floors, floor_factor=floor_factor)
+        res = M.fit_rate(np.asarray(xs, float), values, floors, floor_factor=floor_factor,
+                         floor_model=floor_model_for(metric))
         fit = res.to_dict()
     except ValueError as exc:
         err = str(exc)
@@ -92,10 +104,14 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     mean_v, mean_f = np.nanmean(values, 1), np.nanmean(floors, 1)
     close = [format_value(x) for x, v, f in zip(xs, mean_v, mean_f)
              if math.isfinite(v) and math.isfinite(f) and v <= floor_factor * f]
-    if close:
+    if close and floor_model_for(metric) == "quadrature":
+        warn = (f"{metric}: at {x_key} = {', '.join(close)} the error is within {floor_factor:g}x "
+                f"of the floor at the evaluation size; the fit models the floor in quadrature "
+                f"(D^2 = error^2 - floor^2) and those points rest on that correction (raise eval.m)")
+    elif close:
         warn = (f"{metric}: at {x_key} = {', '.join(close)} the error is within {floor_factor:g}x "
                 f"of the floor at the evaluation size; those points measure the metric, not the "
-                f"model (raise eval.m)")
+                f"model, and are left out (raise eval.m)")
     config = next((r.config for r in records if r.recipe == recipe), {})
     if x_key == "n":
         theory = theory_for(config.get("estimator", ""), metric, config)
@@ -126,20 +142,29 @@ def write_json_report(path: Path, rates: list[MetricRate], missing: dict, x_key:
 
 
 def _fmt_fit(r: MetricRate) -> tuple[str, str]:
+    """Slope and CI cells; a metric with fewer than 3 used points is 'not fitted', never a number."""
     if r.fit is None:
-        return "—", "—"
+        return "not fitted", "—"
     lo, hi = r.fit["slope_ci_low"], r.fit["slope_ci_high"]
-    return f"{r.fit['slope']:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]"
+    ci = "—" if lo is None or hi is None else f"[{lo:+.3f}, {hi:+.3f}]"
+    return f"{r.fit['slope']:+.3f}", ci
+
+
+def _fmt_used(r: MetricRate) -> str:
+    """The used points and the floor model of the fit, e.g. '5 of 6 (quadrature)'."""
+    if r.fit is None:
+        return "—"
+    return f"{len(r.fit['used'])} of {len(r.fit['ns'])} ({r.fit['floor_model']})"
 
 
 def markdown_table(rates: list[MetricRate]) -> str:
-    lines = ["| recipe | metric | measured slope | 95% CI | theory | source |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| recipe | metric | measured slope | 95% CI | points used (floor) | theory | source |",
+             "|---|---|---|---|---|---|---|"]
     for r in rates:
         slope, ci = _fmt_fit(r)
         th = f"{r.theory['exponent']:+.3f}" if r.theory else "—"
         src = r.theory["source"] if r.theory else "—"
-        lines.append(f"| {r.recipe} | {r.metric} | {slope} | {ci} | {th} | {src} |")
+        lines.append(f"| {r.recipe} | {r.metric} | {slope} | {ci} | {_fmt_used(r)} | {th} | {src} |")
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +176,8 @@ def latex_table(rates: list[MetricRate]) -> str:
         recipe = r.recipe.replace("_", r"\_")
         metric = r.metric.replace("_", r"\_")
         ci_tex = ci.replace("[", "$[").replace("]", "]$") if ci != "—" else "--"
-        slope_tex = f"${slope}$" if slope != "—" else "--"
-        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {th} \\\\")
-    return ("\\begin{tabular}{llrcr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & theory \\\\\n"
+        slope_tex = f"${slope}$" if r.fit is not None else "not fitted"
+        used = _fmt_used(r).replace("—", "--")
+        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {used} & {th} \\\\")
+    return ("\\begin{tabular}{llrclr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & points used & theory \\\\\n"
             "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")

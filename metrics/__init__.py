@@ -10,7 +10,7 @@ computes in float64 and returns python floats or small dataclasses.
 - :func:`mmd2_unbiased`; :func:`kl`, :func:`hellinger`
 - :func:`noise_floor`, :func:`evaluate` (value, floor and CI per metric),
   :class:`Estimate`
-- :func:`fit_rate` (exponent with bootstrap CI, floor-dominated points left out)
+- :func:`fit_rate` (exponent with a seed-jackknife t interval; floors modelled in quadrature or cut)
 - :func:`mode_coverage` (VEEGAN / PacGAN mode statistics against a Gaussian mixture)
 """
 
@@ -21,7 +21,7 @@ from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
 from .mmd import median_bandwidth, mmd2_unbiased
 from .modes import ModeCoverage, mode_coverage
-from .rates import RateFit, fit_rate
+from .rates import FLOOR_MODELS, RateFit, fit_rate
 from .tv import (
     total_variation,
     tv_classifier_lower_bound,

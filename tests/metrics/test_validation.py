@@ -64,10 +64,10 @@ CASES = [
     ("model_samples", lambda: evaluate(normal, NAN, ["w1"])),
     ("truth_log_prob", lambda: evaluate(normal, X, ["kl"])),
     ("floor_factor", lambda: fit_rate([1, 2, 3], [1.0, 0.5, 0.3], floor_factor=0.0)),
-    ("ns", lambda: fit_rate([1, 1, 3], [1.0, 0.5, 0.3])),
+    ("ns", lambda: fit_rate([0, 1, 3], [1.0, 0.5, 0.3])),
     ("errors", lambda: fit_rate([1, 2, 3], [1.0, 0.5])),
     ("floors", lambda: fit_rate([1, 2, 3], [1.0, 0.5, 0.3], floors=[0.1, 0.1])),
-    ("n_boot", lambda: fit_rate([1, 2, 3], [1.0, 0.5, 0.3], n_boot=0)),
+    ("min_points", lambda: fit_rate([1, 2, 3], [1.0, 0.5, 0.3], min_points=0)),
 ]
 
 
