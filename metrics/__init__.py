@@ -20,7 +20,7 @@ from .evaluate import METRIC_NAMES, evaluate, metric_floor
 from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
 from .mmd import median_bandwidth, mmd2_unbiased
-from .modes import ModeCoverage, mode_coverage
+from .modes import ModeCoverage, ReverseKLNull, mode_coverage, mode_reverse_kl_null
 from .rates import FLOOR_MODELS, RateFit, fit_rate
 from .tv import (
     total_variation,
@@ -54,6 +54,9 @@ __all__ = [
     "METRIC_NAMES",
     "fit_rate",
     "RateFit",
+    "FLOOR_MODELS",
     "mode_coverage",
     "ModeCoverage",
+    "mode_reverse_kl_null",
+    "ReverseKLNull",
 ]
