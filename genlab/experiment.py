@@ -84,6 +84,8 @@ def _format_estimate(name: str, mx: dict) -> str:
         text += f" [{lo:.4g}, {hi:.4g}]"
     if mx.get(f"{name}_floor") is not None:
         text += f" (floor {mx[f'{name}_floor']:.3g})"
+    if mx.get(f"{name}_p_value") is not None:  # against the metric's null distribution (mode reverse KL)
+        text += f" p {mx[f'{name}_p_value']:.2g}"
     return text
 
 
