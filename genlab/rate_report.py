@@ -49,13 +49,19 @@ class MetricRate:
     theory: dict | None
     floor_warning: str | None
     x_key: str = "n"
+    lower_bound: bool = False
+
+    @property
+    def metric_label(self) -> str:
+        """The metric's name, marked when its values are a lower bound of the distance (classifier TV)."""
+        return f"{self.metric} (lower bound)" if self.lower_bound else self.metric
 
     def to_dict(self) -> dict:
         return {"recipe": self.recipe, "metric": self.metric, "x": self.x_key, self.x_key: self.xs,
                 "mean": [None if not math.isfinite(v) else v for v in np.nanmean(self.values, 1)],
                 "floor": [None if not math.isfinite(v) else v for v in np.nanmean(self.floors, 1)],
                 "fit": self.fit, "fit_error": self.fit_error, "theory": self.theory,
-                "floor_warning": self.floor_warning}
+                "floor_warning": self.floor_warning, "is_lower_bound": int(self.lower_bound)}
 
 
 def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
@@ -117,7 +123,8 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
         theory = theory_for(config.get("estimator", ""), metric, config)
     else:
         theory = theory_for_steps(x_key, metric, config)
-    return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key)
+    lower = any(r.metrics.get(f"{metric}_is_lower_bound") for r in records if r.recipe == recipe)
+    return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key, lower)
 
 
 def theory_for_steps(x_key: str, metric: str, config: dict) -> dict | None:
@@ -164,7 +171,7 @@ def markdown_table(rates: list[MetricRate]) -> str:
         slope, ci = _fmt_fit(r)
         th = f"{r.theory['exponent']:+.3f}" if r.theory else "—"
         src = r.theory["source"] if r.theory else "—"
-        lines.append(f"| {r.recipe} | {r.metric} | {slope} | {ci} | {_fmt_used(r)} | {th} | {src} |")
+        lines.append(f"| {r.recipe} | {r.metric_label} | {slope} | {ci} | {_fmt_used(r)} | {th} | {src} |")
     return "\n".join(lines) + "\n"
 
 
@@ -174,7 +181,7 @@ def latex_table(rates: list[MetricRate]) -> str:
         slope, ci = _fmt_fit(r)
         th = f"${r.theory['exponent']:+.3f}$" if r.theory else "--"
         recipe = r.recipe.replace("_", r"\_")
-        metric = r.metric.replace("_", r"\_")
+        metric = r.metric_label.replace("_", r"\_")
         ci_tex = ci.replace("[", "$[").replace("]", "]$") if ci != "—" else "--"
         slope_tex = f"${slope}$" if r.fit is not None else "not fitted"
         used = _fmt_used(r).replace("—", "--")

@@ -1,0 +1,55 @@
+"""rate_report: each metric's floor enters its fit as its estimator says; fewer than 3 used points
+is 'not fitted'; a lower bound is marked in rates.json, rates.md and rates.tex (issue 14)."""
+
+import numpy as np
+
+from genlab.rate_report import fit_metric, floor_model_for, latex_table, markdown_table
+from genlab.sweep import RunRecord
+
+NS = [250, 500, 1000, 2000, 4000, 8000]
+CONFIG = {"estimator": "empirical", "truth": {"name": "gmm_anisotropic"}}
+
+
+def records(metric, values, floors, extra=None):
+    """One record per (n, seed) from arrays (k, S)."""
+    out = []
+    for i, n in enumerate(NS):
+        for s in range(values.shape[1]):
+            mx = {metric: float(values[i, s]), f"{metric}_floor": float(floors[i, s]), **(extra or {})}
+            out.append(RunRecord(recipe="r", x=n, seed=s, metrics=mx, config=CONFIG))
+    return out
+
+
+def test_plug_in_distances_model_the_floor_and_resolution_floors_are_cut():
+    assert floor_model_for("w1") == floor_model_for("sliced_w1") == floor_model_for("tv_hist") == "quadrature"
+    assert floor_model_for("tv") == floor_model_for("mmd2") == floor_model_for("kl") == "cut"
+    rng = np.random.default_rng(0)
+    d = 2.0 * np.asarray(NS, float)[:, None] ** -0.5 * np.exp(0.05 * rng.standard_normal((6, 5)))
+    floor = np.full((6, 5), 2.0 * 8000**-0.5 / 1.5)
+    e = np.hypot(d, floor)
+    w1 = fit_metric(records("w1", e, floor), "r", "w1", NS, list(range(5)), 3.0)
+    assert w1.fit["floor_model"] == "quadrature" and len(w1.fit["used"]) == 6
+    assert w1.fit["slope_ci_low"] <= -0.5 <= w1.fit["slope_ci_high"]
+    assert "quadrature" in w1.floor_warning
+    tv = fit_metric(records("tv", e, floor), "r", "tv", NS, list(range(5)), 3.0)
+    assert tv.fit["floor_model"] == "cut" and tv.fit["used"] == [250, 500, 1000, 2000]
+    assert "left out" in tv.floor_warning
+
+
+def test_fewer_than_three_used_points_is_not_fitted_in_every_table():
+    v = np.array([[0.3], [0.2], [0.1], [0.01], [0.01], [0.01]]) * np.ones((1, 3))
+    f = np.full((6, 3), 0.05)
+    rate = fit_metric(records("tv", v, f), "r", "tv", NS, [0, 1, 2], 3.0)
+    assert rate.fit is None and "a slope needs 3" in rate.fit_error
+    assert "| r | tv | not fitted | — | — |" in markdown_table([rate])
+    assert "not fitted" in latex_table([rate])
+
+
+def test_a_lower_bound_is_marked():
+    rng = np.random.default_rng(1)
+    v = np.asarray(NS, float)[:, None] ** -0.3 * np.exp(0.1 * rng.standard_normal((6, 3)))
+    rate = fit_metric(records("tv_classifier", v, np.full((6, 3), 1e-3), {"tv_classifier_is_lower_bound": 1}),
+                      "r", "tv_classifier", NS, [0, 1, 2], 3.0)
+    assert rate.to_dict()["is_lower_bound"] == 1
+    assert "| tv_classifier (lower bound) |" in markdown_table([rate])
+    assert r"tv\_classifier (lower bound)" in latex_table([rate])
