@@ -1,7 +1,8 @@
 """What theory predicts, each prediction with its source and assumptions.
 
 `exponents`: n-rates of the estimators (empirical measure, KDE, diffusion,
-GAN, score estimation).  `discretisation`: the decay of a sampler's error with
+GAN, score estimation), with their log factors (`log_factors`: LogFactor,
+`theory_curve`: the line C n^a (log n)^q).  `discretisation`: the decay of a sampler's error with
 its number of steps N, at the solver's order.  `icl`: risk curves of in-context linear regression
 against the number of examples k (least squares, Bayes ridge, one-step
 preconditioned GD / one-layer linear self-attention, averaging).
@@ -18,8 +19,9 @@ from genlab.theory.icl import (
     preconditioned_gd_risk,
     zfb_gamma,
 )
+from genlab.theory.log_factors import LogFactor, theory_curve
 
-__all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS",
+__all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS", "LogFactor", "theory_curve",
            "sampler_steps_exponent", "SAMPLER_ORDERS",
            "least_squares_risk", "bayes_ridge_risk", "bayes_ridge_risk_mp", "zfb_gamma",
            "preconditioned_gd_risk", "lsa_risk", "averaging_risk"]

@@ -1,8 +1,10 @@
 """Predicted rate exponents: E[distance(estimate_n, truth)] ~ n^exponent, each with its source.
 
 One function, `predicted_exponent(estimator, metric, ...)`, returns a
-`Prediction` (exponent, source, assumptions, log factor) or None where no
-theory in this table applies.  `table()` lists every row symbolically, for the
+`Prediction` (exponent, source, assumptions, log factors) or None where no
+theory in this table applies.  Log factors are `LogFactor` objects: the power
+q of log n in C n^a (log n)^q with its source, sharp or an upper bound, so a
+theory line can carry them (`genlab.theory.theory_curve`).  `table()` lists every row symbolically, for the
 README.  The rows follow the survey of Suh & Cheng, "A Survey on Statistical
 Theory of Deep Learning: Approximation, Training Dynamics, and Generative
 Models" (arXiv 2401.07187).  Theorem numbers are given only where they were
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from genlab.theory.log_factors import LogFactor
 from genlab.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS"]
@@ -48,10 +51,14 @@ class Prediction:
     assumptions : str
         Conditions on the truth and the estimator for the rate to hold.
     log_factor : bool or str
-        False for a clean power; otherwise the extra factor (True, or a
-        description such as "polylog(n)").
+        False for a clean power; otherwise the extra factor in words
+        (e.g. "(log n)^0.5 (sharp); (log n)^1 (upper bound)"), for tables.
     estimator, metric, formula : str
         The row of the table this came from; ``formula`` is symbolic.
+    log_factors : tuple of LogFactor
+        The factors machine-usable: the first is the one the theory line
+        carries (`log_power`); later ones hold under other assumptions (e.g.
+        a weaker upper bound), each labelled with its source and kind.
     """
 
     exponent: float
@@ -61,6 +68,12 @@ class Prediction:
     estimator: str = ""
     metric: str = ""
     formula: str = ""
+    log_factors: tuple = ()
+
+    @property
+    def log_power(self) -> float | None:
+        """q of the line C n^a (log n)^q: 0.0 for a clean power, None for a polylog of unstated power."""
+        return self.log_factors[0].power if self.log_factors else 0.0
 
 
 # -- sources, written once ------------------------------------------------------
@@ -75,6 +88,10 @@ _TANG = ("Tang & Yang 2022, 'Minimax rate of distribution estimation on unknown 
          "under adversarial losses'")
 _CLZZ = ("Chen, Liao, Zha & Zhao 2020, 'Distribution approximation and statistical estimation "
          "guarantees of generative adversarial networks' (arXiv 2002.03938)")
+_AKT = ("Ajtai, Komlos & Tusnady 1984 (Combinatorica 4), 'On optimal matchings' (uniform law on the square); "
+        "Bobkov & Ledoux (arXiv 1909.06193), 'A simple Fourier analytic proof of the AKT optimal "
+        "matching theorem' (upper bound, and the lower bound after Ambrosio, Stra & Trevisan 2019); "
+        "Talagrand, as cited there: the upper bound sqrt(log n / n) for every law on the square")
 _WWY = "Wibisono, Wu & Yang 2024 (COLT), 'Optimal score estimation via empirical Bayes smoothing'"
 _SLICED = ("Nadjahi, Durmus, Chizat, Kolouri, Shahrampour & Simsekli 2020 (NeurIPS), 'Statistical and "
            "topological properties of sliced probability divergences'; Manole, Balakrishnan & Wasserman "
@@ -83,8 +100,13 @@ _SLICED = ("Nadjahi, Durmus, Chizat, Kolouri, Shahrampour & Simsekli 2020 (NeurI
            "Kantorovich transport distances'")
 
 
-def _row(estimator, metric, exponent, source, assumptions, formula, log_factor=False) -> Prediction:
-    return Prediction(float(exponent), source, assumptions, log_factor, estimator, metric, formula)
+def _row(estimator, metric, exponent, source, assumptions, formula, log_factors=()) -> Prediction:
+    text = "; ".join(f"{f.label} ({f.kind})" for f in log_factors) if log_factors else False
+    return Prediction(float(exponent), source, assumptions, text, estimator, metric, formula, tuple(log_factors))
+
+
+def _polylog(source: str, description: str = "polylog(n)") -> LogFactor:
+    return LogFactor(None, source, "upper bound", "as for the row", description)
 
 
 def _require_s(s, who: str) -> float:
@@ -94,21 +116,40 @@ def _require_s(s, who: str) -> float:
 
 
 # -- one function per row -------------------------------------------------------
+def _empirical_log_factors(p, dd) -> tuple:
+    """Log factors of E W_p(mu_n, mu) at d' = 2p; none elsewhere."""
+    if dd != 2 * p:
+        return ()
+    # Fournier & Guillin, Thm 1 at p = d/2: E W_p^p <= C (n^-1/2 log(1 + n) + moment term), so by
+    # Jensen E W_p <= (E W_p^p)^(1/p) ~ n^(-1/(2p)) (log n)^(1/p): an upper bound.
+    fg = LogFactor(1.0 / p, _FG, "upper bound",
+                   f"any law with a finite moment of order q > 2p (d' = 2p = {dd:g}); for W_p via "
+                   "Jensen from the bound on W_p^p")
+    if dd == 2:  # p = 1
+        akt = LogFactor(0.5, _AKT, "sharp",
+                        "W1 on a bounded 2-D domain (the square): E W1 ~ sqrt(log n / n) for the uniform law "
+                        "and a density bounded above and below (AKT); sqrt(log n) is also an upper bound for "
+                        "every law on the square (Talagrand)")
+        return (akt, fg)
+    # d' = 2p >= 3: a density bounded below converges at n^(-1/d') with no log; F&G's log is the worst case.
+    return (fg,)
+
+
 def _empirical_wasserstein(d, s, p, dd, beta):
     # W_p^p ~ n^(-p/d') for d' > 2p, n^(-1/2) for d' < 2p, n^(-1/2) log n at
     # d' = 2p (Fournier & Guillin); for W_p itself take the p-th root.
-    if dd > 2 * p:
-        exponent, log = -1.0 / dd, False
-    else:
-        exponent, log = -1.0 / (2 * p), (dd == 2 * p) and "(log n)^(1/p) at d' = 2p"
+    exponent = -1.0 / dd if dd > 2 * p else -1.0 / (2 * p)
     return _row(
         "empirical", "wasserstein", exponent, f"{_FG}; {_WB}",
         "i.i.d. sample; compact support (Weed & Bach, d' = the upper Wasserstein dimension, e.g. the "
         "dimension of a compact d'-dimensional manifold or set of positive d'-volume) or enough finite "
         "moments (Fournier & Guillin: q > 2p suffices when d <= 2p). For d' < 2p the exponent -1/(2p) "
         "is the worst case (sharp for laws with disconnected support); a law with a density bounded "
-        "below on a connected set converges faster for p > 1 (n^-1/2 in d = 1, n^-1/d' for d' >= 3).",
-        "-1/d' if d' > 2p;  -1/(2p) (x log) if d' = 2p;  -1/(2p) if d' < 2p", log or False)
+        "below on a connected set converges faster for p > 1 (n^-1/2 in d = 1, n^-1/d' for d' >= 3). "
+        "Log factor at d' = 2p: for W1 in d' = 2, sqrt(log n) (Ajtai, Komlos & Tusnady; sharp for a "
+        "density bounded above and below on the square), log n (Fournier & Guillin) an upper bound only; "
+        "for d' = 2p >= 3, F&G's (log n)^(1/p) is an upper bound (no log for a density bounded below).",
+        "-1/d' if d' > 2p;  -1/(2p) (x log) if d' = 2p;  -1/(2p) if d' < 2p", _empirical_log_factors(p, dd))
 
 
 def _kde_tv(d, s, p, dd, beta):
@@ -135,7 +176,7 @@ def _diffusion_tv(d, s, p, dd, beta):
         "density in the Besov space B^s_{p',q} on [-1, 1]^d, bounded above and below, smooth near the "
         "boundary of the cube; score network trained to the empirical minimiser of denoising score "
         "matching, with early stopping; nearly minimax.",
-        "-s / (2s + d)", "polylog(n)")
+        "-s / (2s + d)", (_polylog(_OKO),))
 
 
 def _diffusion_wasserstein(d, s, p, dd, beta):
@@ -150,7 +191,8 @@ def _diffusion_wasserstein(d, s, p, dd, beta):
         "as for TV (Besov density on [-1, 1]^d, bounded below), or a density of smoothness s on a "
         "d'-dimensional linear subspace of R^d (the low-dimensional extension: d -> d'); W1 only; "
         "capped at the parametric -1/2 for d' = 1.",
-        "max(-(s+1) / (2s + d'), -1/2)", "n^delta for any delta > 0, and polylog(n)")
+        "max(-(s+1) / (2s + d'), -1/2)",
+        (_polylog(_OKO, "n^delta for any delta > 0, and polylog(n)"),))
 
 
 def _gan_ipm(d, s, p, dd, beta):
@@ -174,7 +216,7 @@ def _gan_wasserstein(d, s, p, dd, beta):
         "ReLU generator and Lipschitz discriminator networks sized with n; data on a compact set, "
         "with d -> the intrinsic dimension d' for data on a low-dimensional set; does not use the "
         "density's smoothness (for that use metric='ipm' with beta=1); capped at the parametric -1/2.",
-        "max(-1/d', -1/2)", "polylog(n)")
+        "max(-1/d', -1/2)", (_polylog(_CLZZ),))
 
 
 def _empirical_sliced(d, s, p, dd, beta):
@@ -217,7 +259,7 @@ def _score_mse(d, s, p, dd, beta):
         "sub-Gaussian law on R^d with a Lipschitz score (beta = 1; beta-Hölder score for beta <= 1); "
         "the loss is the squared L2(P) error ||s_hat - s||^2, attained by the regularised Gaussian-KDE "
         "score (empirical Bayes smoothing) with h ~ n^(-1/(d+4)); minimax.",
-        formula, "polylog(n)")
+        formula, (_polylog(_WWY),))
 
 
 _ROWS = {
@@ -293,7 +335,8 @@ def table() -> list[dict]:
     for (estimator, metric), fn in _ROWS.items():
         pred = fn(generic["d"], generic["s"], generic["p"], generic["dd"],
                   None if metric == "score_mse" else generic["beta"])
-        log = "(log n) at d' = 2p" if (estimator, metric) == ("empirical", "wasserstein") else pred.log_factor
+        log = ("(log n)^(1/2) at d' = 2, p = 1 (sharp, AKT; log n: F&G upper bound); (log n)^(1/p) at d' = 2p "
+               "(upper bound)") if (estimator, metric) == ("empirical", "wasserstein") else pred.log_factor
         rows.append(dict(estimator=estimator, metric=metric, formula=pred.formula, source=pred.source,
                          assumptions=pred.assumptions, log_factor=log))
     return rows
