@@ -12,6 +12,7 @@ from genlab.distributions.law1d import MarginalLaw, has_marginal_law
 from genlab.distributions.manifold import Circle, Sphere, SubspaceDensity, random_orthonormal
 from genlab.distributions.registry import TRUTHS, make_truth, truth_params
 from genlab.distributions.smooth import SmoothDensity
+from genlab.distributions.smooth_joint import SmoothJointDensity
 from genlab.distributions.uniform import Uniform
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "GaussianMixture",
     "Uniform",
     "SmoothDensity",
+    "SmoothJointDensity",
     "SubspaceDensity",
     "Sphere",
     "Circle",

@@ -14,6 +14,7 @@ from genlab.distributions.base import Distribution
 from genlab.distributions.gaussian import GaussianMixture
 from genlab.distributions.manifold import Circle, Sphere, SubspaceDensity
 from genlab.distributions.smooth import SmoothDensity
+from genlab.distributions.smooth_joint import SmoothJointDensity
 from genlab.distributions.uniform import Uniform
 from genlab.validation import check_in, check_positive_int
 
@@ -47,17 +48,25 @@ def _smooth(*, dim=2, s=1.0, amplitude=0.5, n_terms=24, seed=0, **kw):
     return SmoothDensity(dim, s, amplitude=amplitude, n_terms=n_terms, seed=seed, **kw)
 
 
+def _smooth_joint(*, dim=2, s=1.0, amplitude=0.5, n_terms=24, seed=0, **kw):
+    return SmoothJointDensity(dim, s, amplitude=amplitude, n_terms=n_terms, seed=seed, **kw)
+
+
+_SMOOTH_BASES = {"smooth": SmoothDensity, "smooth_joint": SmoothJointDensity}
+
+
 def _subspace(*, ambient_dim=10, intrinsic_dim=2, base="uniform", s=None, amplitude=0.5,
               n_terms=24, seed=0, **kw):
-    check_in("base", base, ["uniform", "smooth", "gaussian"])
+    check_in("base", base, ["uniform", "smooth", "smooth_joint", "gaussian"])
     k = check_positive_int("intrinsic_dim", intrinsic_dim)
-    if base != "smooth" and s is not None:
-        raise ValueError(f"s applies only to base='smooth', got base={base!r} with s={s!r}")
+    if base not in _SMOOTH_BASES and s is not None:
+        raise ValueError(f"s applies only to base='smooth' or 'smooth_joint', got base={base!r} "
+                         f"with s={s!r}")
     if base == "uniform":
         law = Uniform(k, **kw)
-    elif base == "smooth":
-        law = SmoothDensity(k, 1.0 if s is None else s, amplitude=amplitude, n_terms=n_terms,
-                            seed=seed, **kw)
+    elif base in _SMOOTH_BASES:
+        law = _SMOOTH_BASES[base](k, 1.0 if s is None else s, amplitude=amplitude,
+                                  n_terms=n_terms, seed=seed, **kw)
     else:  # standard Gaussian N(0, I_k)
         law = GaussianMixture([1.0], torch.zeros(1, k), torch.eye(k)[None], **kw)
     return SubspaceDensity(law, ambient_dim, seed=seed)
@@ -78,6 +87,7 @@ TRUTHS = {
     "gmm_random": _gmm_random,
     "uniform": _uniform,
     "smooth": _smooth,
+    "smooth_joint": _smooth_joint,
     "subspace": _subspace,
     "circle": _circle,
     "sphere": _sphere,
@@ -103,10 +113,14 @@ def make_truth(name: str, **params) -> Distribution:
     Names: ``gmm_ring`` (n_modes, radius, sigma), ``gmm_grid`` (sigma),
     ``gmm_anisotropic`` (), ``gmm_random`` (dim, n_modes, separation, seed,
     anisotropic, unequal_weights), ``uniform`` (dim, low, high), ``smooth``
-    (dim, s, amplitude, n_terms, seed), ``subspace`` (ambient_dim,
-    intrinsic_dim, base in {"uniform", "smooth", "gaussian"}, s -- only with
-    base="smooth" --, amplitude, n_terms, seed; the one seed sets both the
-    basis and the smooth phases), ``circle`` (ambient_dim, radius, seed),
+    (dim, s, amplitude, n_terms, seed: the product of 1-D lacunary series,
+    for one-dimensional rate studies), ``smooth_joint`` (the same parameters:
+    the non-separable lacunary series over random frequency vectors, the
+    truth of the d >= 2 recipes; equal to ``smooth`` in d = 1), ``subspace``
+    (ambient_dim, intrinsic_dim, base in {"uniform", "smooth",
+    "smooth_joint", "gaussian"}, s -- only with a smooth base --, amplitude,
+    n_terms, seed; the one seed sets both the basis and the smooth
+    coefficients), ``circle`` (ambient_dim, radius, seed),
     ``sphere`` (ambient_dim, intrinsic_dim, radius, seed).  Every truth also
     takes ``dtype`` and ``device``.
 
