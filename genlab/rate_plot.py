@@ -1,9 +1,11 @@
 """The paper figure of a rate sweep: error against n (or sampler steps) on log-log axes, fit and theory beside.
 
 Per metric one panel: the mean over seeds at each n with its 95% CI, the
-fitted power law with slope +- CI in the legend, the theory slope as a dashed
+fitted power law with slope +- CI in the legend, the theory line as a dashed
 line in the recipe's colour anchored at the first fitted point (the first
-measured one when nothing could be fitted), and the noise floor as a shaded band
+measured one when nothing could be fitted) -- C n^a (log n)^q with the log
+factor of `genlab.theory.theory_curve` when the theory carries a ``log_power`` q,
+labelled with it -- and the noise floor as a shaded band
 below which the metric cannot see.  Several recipes share a panel.
 Written as PDF (vector, for papers) and PNG (to look at).
 """
@@ -18,7 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_rates", "PanelCurve"]
+from genlab.theory.log_factors import theory_curve  # noqa: E402
+
+__all__ = ["plot_rates", "PanelCurve", "theory_label"]
 
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7, "pdf.fonttype": 42,
           "ps.fonttype": 42}
@@ -33,7 +37,7 @@ class PanelCurve:
         self.values = np.asarray(values, float)      # (k, S), NaN = missing
         self.floors = np.asarray(floors, float)      # (k, S)
         self.fit = fit                               # dict from RateFit.to_dict() or None
-        self.theory = theory                         # dict(exponent, source) or None
+        self.theory = theory                         # dict(exponent, source[, log_power, log_factor]) or None
         self.left_out = set(left_out)
 
 
@@ -83,6 +87,37 @@ def _theory_anchor(cur: PanelCurve, mean: np.ndarray):
     return int(finite[np.argmin(cur.xs[finite])]) if len(finite) and len(cur.xs) > 1 else None
 
 
+def theory_label(theory: dict, label: str) -> str:
+    r"""Legend text of a theory line: its exponent, the log factor it is drawn with, the recipe.
+
+    >>> theory_label({"exponent": -0.5, "log_power": 0.5}, "d=2")
+    'theory $n^{-0.500}(\\log n)^{0.5}$ (d=2)'
+    >>> theory_label({"exponent": -1 / 3, "log_factor": "polylog(n) (upper bound)"}, "x")
+    'theory $n^{-0.333}$, up to polylog(n) (upper bound) (x)'
+    """
+    text = f"theory $n^{{{theory['exponent']:+.3f}}}$".replace("{+", "{")
+    power = theory.get("log_power", 0.0)
+    if power:
+        text = text[:-1] + f"(\\log n)^{{{power:g}}}$"
+    elif theory.get("log_factor"):   # a factor with no power to draw (polylog, n^delta): said, not drawn
+        text += f", up to {theory['log_factor']}"
+    return f"{text} ({label})"
+
+
+def _theory_line(ax, cur: PanelCurve, mean: np.ndarray, color) -> None:
+    """The theory line through the anchor point, with its log factor where it has a power."""
+    i0 = _theory_anchor(cur, mean)
+    if cur.theory is None or i0 is None:
+        return
+    n0 = float(cur.xs[i0])
+    nn = np.geomspace(n0, cur.xs.max(), 20)
+    if n0 > 1:
+        yy = theory_curve(cur.theory, nn, n0, float(mean[i0]))
+    else:  # no log factor can be anchored at n = 1 (log 1 = 0): the plain power
+        yy = mean[i0] * (nn / n0) ** cur.theory["exponent"]
+    ax.plot(nn, yy, "--", color=color, lw=1, label=theory_label(cur.theory, cur.label))
+
+
 def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "",
                xlabel: str = "training sample size $n$") -> list[Path]:
     """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
@@ -113,12 +148,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                     lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
                             lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-                i0 = _theory_anchor(cur, mean)
-                if cur.theory is not None and i0 is not None:
-                    n0 = float(cur.xs[i0])
-                    nn = np.geomspace(n0, cur.xs.max(), 20)
-                    ax.plot(nn, mean[i0] * (nn / n0) ** cur.theory["exponent"], "--", color=color, lw=1,
-                            label=f"theory {cur.theory['exponent']:+.3f} ({cur.label})")
+                _theory_line(ax, cur, mean, color)
             ax.set_xscale("log")
             ax.set_yscale("log")
             _limits_and_ticks(ax, curves)
