@@ -4,6 +4,7 @@
 """
 
 from genlab.diffusion.config import DiffusionConfig
+from genlab.diffusion.early_stopping import NoisedTruth, noised_truth, t0_schedule, tv_offset
 from genlab.diffusion.estimator import DiffusionModel, fit_diffusion
 from genlab.diffusion.likelihood import ode_log_prob
 from genlab.diffusion.loss import dsm_loss, sample_times
@@ -18,4 +19,5 @@ __all__ = ["DiffusionConfig", "DiffusionModel", "fit_diffusion", "ode_log_prob",
            "sample_times", "distance_to_training", "memorization_fraction", "ScoreModel", "VE",
            "Process", "VPLinear", "VPOrnsteinUhlenbeck", "make_process", "EmpiricalOptimalScore",
            "KDEScore", "OracleScore", "score_error", "SAMPLERS", "make_sampler", "time_grid",
-           "LAW_SAMPLERS", "ode_sampler_with_log_prob"]
+           "LAW_SAMPLERS", "ode_sampler_with_log_prob", "NoisedTruth", "noised_truth", "t0_schedule",
+           "tv_offset"]

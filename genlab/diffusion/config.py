@@ -12,6 +12,12 @@ at scale 1.  Width 128 (3.7x fewer FLOPs than 256) gave TV 0.066 [0.064, 0.069]
 against 0.059 [0.057, 0.062] at width 256, still below the KDE's 0.070, in
 half the time; it is the default so that the rate sweep (18 fits) runs in
 minutes (issue 7).  ``validate`` turns a bad value into a one-line ValueError.
+
+Early stopping (issue 14): the model's density is its law at t0, ``t0`` or, on
+a schedule, ``t0_c n^(-t0_a)`` (``t0_at(n)``; ``make_process(n)``).  A run
+reports tv / kl against the clean truth -- ``tv`` is what Oko et al. (2023)
+bound, the one to fit a rate on -- and tv_t0 / kl_t0 against the truth noised
+to t0 with tv_offset = TV(truth, truth_t0) (early_stopping.py).
 """
 
 from __future__ import annotations
@@ -93,12 +99,14 @@ class DiffusionConfig:
     # extra metrics (estimator.py)
     score_error_times: List[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])
     score_error_m: int = 2000
-    # the early-stopping split (early_stopping.py): tv_t0 / kl_t0 (the ODE density against the truth
-    # noised to t0, on eval.reps * eval.m points of it, as many as tv's) beside tv / kl, and
-    # tv_offset = TV(truth, truth noised to t0) on t0_offset_m points (0: eval.reps * eval.m too);
-    # t0_inner importance draws per point estimate the noised density of a truth with no closed
-    # form (a mixture's is exact): at 64 their bias on the s = 1 density was 3e-5 in TV
+    # the early-stopping split (early_stopping.py): tv_t0 / kl_t0, the ODE density against the truth
+    # noised to t0 on t0_m points of it (0: eval.m; each point costs a likelihood solve, as each of
+    # tv's eval.reps * eval.m does), beside tv / kl; tv_offset = TV(truth, truth noised to t0) on t0_offset_m points (no model
+    # enters; 0: 10 eval.reps eval.m).  t0_inner importance draws per point estimate the noised
+    # density of a truth with no closed form (a mixture's is exact): at 64 their bias was 2e-5 in
+    # TV on the s = 1 density
     t0_metrics: bool = True
+    t0_m: int = 0
     t0_inner: int = 64
     t0_offset_m: int = 0
 
@@ -126,8 +134,10 @@ class DiffusionConfig:
         check_positive("input_scale", self.input_scale)
         for t in self.score_error_times:
             check_positive("score_error_times", t)
+        if int(self.t0_m) < 0:
+            raise ValueError(f"t0_m must be >= 0 (0: eval.m), got {self.t0_m}")
         if int(self.t0_offset_m) < 0:
-            raise ValueError(f"t0_offset_m must be >= 0 (0: eval.reps * eval.m), got {self.t0_offset_m}")
+            raise ValueError(f"t0_offset_m must be >= 0 (0: 10 eval.reps eval.m), got {self.t0_offset_m}")
         if int(self.t0_inner) % 8:
             raise ValueError(f"t0_inner must be a multiple of 8 (antithetic pairs from two proposals, "
                              f"halved for the bias estimate), got {self.t0_inner}")

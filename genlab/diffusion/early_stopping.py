@@ -262,9 +262,10 @@ def early_stopping_metrics(noised: NoisedTruth, model_log_prob: Callable[[np.nda
     names : iterable of str
         Any of ``EARLY_STOPPING_METRICS``.
     m : int
-        Points of p_t0 for ``tv_t0`` and ``kl_t0`` (a run passes eval.reps * eval.m, the size of its ``tv``).
+        Points of p_t0 for ``tv_t0`` and ``kl_t0`` (a run passes ``diffusion.t0_m``, by default eval.m:
+        a third of its ``tv``'s points at eval.reps = 3, since each costs a likelihood solve).
     offset_m : int
-        Points of p_t0 for ``tv_offset`` (no model enters: cheap).
+        Points of p_t0 for ``tv_offset`` (no model enters: cheap; a run passes 10 eval.reps eval.m).
     seed : int
         The evaluation seed: the points depend on it alone (not on n or the training seed).
 
@@ -313,6 +314,5 @@ def run_metrics(cfg, truth, model_log_prob) -> dict:
     if not (dc.t0_metrics and truth.has_density and names and model_log_prob is not None):
         return {}
     noised = noised_truth(truth, dc.make_process(n=cfg.n), dc.t0_inner)
-    return early_stopping_metrics(noised, model_log_prob, names=names + ["tv_offset"],
-                                  m=cfg.eval.reps * cfg.eval.m, offset_m=dc.t0_offset_m or cfg.eval.reps * cfg.eval.m,
-                                  seed=cfg.eval.seed)
+    return early_stopping_metrics(noised, model_log_prob, names=names + ["tv_offset"], m=dc.t0_m or cfg.eval.m,
+                                  offset_m=dc.t0_offset_m or 10 * cfg.eval.reps * cfg.eval.m, seed=cfg.eval.seed)

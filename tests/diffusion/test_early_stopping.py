@@ -157,6 +157,7 @@ def test_t0_schedule_gives_c_n_to_the_minus_a():
     (dict(t0_inner=12), "t0_inner must be a multiple of 8"),
     (dict(t0_inner=0), "t0_inner"),
     (dict(t0_offset_m=-1), "t0_offset_m must be >= 0"),
+    (dict(t0_m=-1), "t0_m must be >= 0"),
 ])
 def test_bad_t0_settings_are_one_line_errors(kw, msg):
     with pytest.raises(ValueError, match=msg) as info:
@@ -172,7 +173,8 @@ def test_a_schedule_needs_n():
 def test_run_writes_both_tvs_the_offset_and_the_scheduled_t0(tmp_path):
     # The oracle score (no training): its ODE density is the truth noised to t0 up to the solver's error,
     # so tv_t0 is small and tv is the offset.  t0 = 0.08 * 64^-0.5 = 0.01 (sigma 0.14) makes the offset
-    # large (0.22 on this mixture, whose narrowest components have sd 0.10) beside the CIs at m = 600.
+    # large (0.22 on this mixture, whose narrowest components have sd 0.10) beside the CIs (tv on
+    # 600 points, tv_t0 on t0_m = eval.m = 300, tv_offset on 20000).
     # The ODE density must be accurate (32 RK4 steps: tv_t0 5e-4): with 16, q's mass is off by a few
     # percent and E_p(1 - q/p)_+ is no longer a TV, so the triangle inequality below need not hold.
     from genlab.cli import compose_config
