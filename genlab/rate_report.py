@@ -7,8 +7,10 @@ points at the floor left out and named; the theory exponent from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,13 @@ __all__ = ["MetricRate", "fit_metric", "floor_model_for", "QUADRATURE_FLOOR_METR
 #: "quadrature" model); every other metric's floor is a resolution (the CI half-width of an unbiased
 #: Monte Carlo estimate, the null rms of MMD^2_u; exact-law metrics have floor 0), cut at floor_factor x
 QUADRATURE_FLOOR_METRICS = ("w1", "w2", "sliced_w1", "sliced_w2", "sinkhorn_w2", "tv_hist", "w1_law")
+
+
+def _row_means(a: np.ndarray) -> np.ndarray:
+    """Mean of each row over its non-NaN entries; NaN for a row with none (an n whose runs all failed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=1)
 
 
 def floor_model_for(metric: str) -> str:
@@ -50,6 +59,7 @@ class MetricRate:
     floor_warning: str | None
     x_key: str = "n"
     lower_bound: bool = False
+    expected: dict | None = None
 
     @property
     def metric_label(self) -> str:
@@ -58,10 +68,11 @@ class MetricRate:
 
     def to_dict(self) -> dict:
         return {"recipe": self.recipe, "metric": self.metric, "x": self.x_key, self.x_key: self.xs,
-                "mean": [None if not math.isfinite(v) else v for v in np.nanmean(self.values, 1)],
-                "floor": [None if not math.isfinite(v) else v for v in np.nanmean(self.floors, 1)],
+                "mean": [None if not math.isfinite(v) else v for v in _row_means(self.values)],
+                "floor": [None if not math.isfinite(v) else v for v in _row_means(self.floors)],
                 "fit": self.fit, "fit_error": self.fit_error, "theory": self.theory,
-                "floor_warning": self.floor_warning, "is_lower_bound": int(self.lower_bound)}
+                "floor_warning": self.floor_warning, "is_lower_bound": int(self.lower_bound),
+                "expected": self.expected}
 
 
 def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
@@ -82,8 +93,36 @@ def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
     if pred is None:
         return None
     out = {"exponent": float(pred.exponent), "source": pred.source, "assumptions": pred.assumptions,
-           "log_factor": pred.log_factor}
+           "log_factor": pred.log_factor, "log_power": pred.log_power,
+           "log_factors": [dataclasses.asdict(f) for f in pred.log_factors]}
     return out
+
+
+def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict | None:
+    """The finite-n slope the fit's own used n should show (`genlab.theory.expected_slope`), or None.
+
+    KDE TV from its exact bias and variance; the 1-D empirical measure's W1 against the law
+    (``w1_law`` only: the sampled ``w1`` has another expectation).  None where not computable.
+    """
+    if metric not in METRIC_TO_THEORY or len(used) < 2 or (estimator == "empirical" and metric != "w1_law"):
+        return None
+    from genlab.distributions import make_truth
+    from genlab.theory import expected_slope
+
+    truth_cfg = dict(config["truth"])
+    truth = make_truth(truth_cfg.pop("name"), **{k: v for k, v in truth_cfg.items() if v is not None})
+    params = {}
+    if estimator == "kde":
+        kde = config.get("kde") or {}
+        params = {k: kde[k] for k in ("bandwidth", "c", "boundary") if kde.get(k) is not None}
+    try:
+        exp = expected_slope(estimator, METRIC_TO_THEORY[metric][0], truth, used, **params)
+    except ValueError:
+        return None
+    if exp is None:
+        return None
+    return {"slope": exp.slope, "ns": exp.ns, "expected_errors": exp.expected_errors, "method": exp.method,
+            "source": exp.source}
 
 
 def _truth_meta(config: dict) -> dict:
@@ -107,7 +146,7 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     except ValueError as exc:
         err = str(exc)
     warn = None
-    mean_v, mean_f = np.nanmean(values, 1), np.nanmean(floors, 1)
+    mean_v, mean_f = _row_means(values), _row_means(floors)
     close = [format_value(x) for x, v, f in zip(xs, mean_v, mean_f)
              if math.isfinite(v) and math.isfinite(f) and v <= floor_factor * f]
     if close and floor_model_for(metric) == "quadrature":
@@ -124,7 +163,10 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     else:
         theory = theory_for_steps(x_key, metric, config)
     lower = any(r.metrics.get(f"{metric}_is_lower_bound") for r in records if r.recipe == recipe)
-    return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key, lower)
+    expected = None
+    if x_key == "n" and fit is not None and config:
+        expected = expected_for(config.get("estimator", ""), metric, config, fit["used"])
+    return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key, lower, expected)
 
 
 def theory_for_steps(x_key: str, metric: str, config: dict) -> dict | None:
@@ -164,14 +206,48 @@ def _fmt_used(r: MetricRate) -> str:
     return f"{len(r.fit['used'])} of {len(r.fit['ns'])} ({r.fit['floor_model']})"
 
 
+def _fmt_expected(r: MetricRate) -> str:
+    return f"{r.expected['slope']:+.3f}" if r.expected else "—"
+
+
+def ci_holds(r: MetricRate) -> str:
+    """Which of the asymptotic exponent and the finite-n expected slope the slope's CI contains."""
+    if r.fit is None or r.fit["slope_ci_low"] is None or r.fit["slope_ci_high"] is None:
+        return "—"
+    lo, hi = r.fit["slope_ci_low"], r.fit["slope_ci_high"]
+    held = []
+    if r.theory:
+        held.append(("theory", lo <= r.theory["exponent"] <= hi))
+    if r.expected:
+        held.append(("expected", lo <= r.expected["slope"] <= hi))
+    if not held:
+        return "—"
+    inside = [k for k, ok in held if ok]
+    outside = [k for k, ok in held if not ok]
+    return ("contains " + " and ".join(inside) if inside else "") + ("; " if inside and outside else "") + \
+        ("excludes " + " and ".join(outside) if outside else "")
+
+
+def _fmt_theory(r: MetricRate) -> str:
+    if not r.theory:
+        return "—"
+    text = f"{r.theory['exponent']:+.3f}"
+    q = r.theory.get("log_power")
+    if q:
+        text += f" (log n)^{q:g}"
+    elif q is None:
+        text += " x polylog"
+    return text
+
+
 def markdown_table(rates: list[MetricRate]) -> str:
-    lines = ["| recipe | metric | measured slope | 95% CI | points used (floor) | theory | source |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| recipe | metric | measured slope | 95% CI | points used (floor) | theory | expected at these n "
+             "| CI | source |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rates:
         slope, ci = _fmt_fit(r)
-        th = f"{r.theory['exponent']:+.3f}" if r.theory else "—"
         src = r.theory["source"] if r.theory else "—"
-        lines.append(f"| {r.recipe} | {r.metric_label} | {slope} | {ci} | {_fmt_used(r)} | {th} | {src} |")
+        lines.append(f"| {r.recipe} | {r.metric_label} | {slope} | {ci} | {_fmt_used(r)} | {_fmt_theory(r)} "
+                     f"| {_fmt_expected(r)} | {ci_holds(r)} | {src} |")
     return "\n".join(lines) + "\n"
 
 
@@ -179,12 +255,13 @@ def latex_table(rates: list[MetricRate]) -> str:
     rows = []
     for r in rates:
         slope, ci = _fmt_fit(r)
-        th = f"${r.theory['exponent']:+.3f}$" if r.theory else "--"
+        th = f"${_fmt_theory(r)}$" if r.theory else "--"
         recipe = r.recipe.replace("_", r"\_")
         metric = r.metric_label.replace("_", r"\_")
         ci_tex = ci.replace("[", "$[").replace("]", "]$") if ci != "—" else "--"
         slope_tex = f"${slope}$" if r.fit is not None else "not fitted"
         used = _fmt_used(r).replace("—", "--")
-        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {used} & {th} \\\\")
-    return ("\\begin{tabular}{llrclr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & points used & theory \\\\\n"
-            "\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
+        exp = f"${_fmt_expected(r)}$" if r.expected else "--"
+        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {used} & {th} & {exp} \\\\")
+    return ("\\begin{tabular}{llrclrr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & points used & theory "
+            "& expected \\\\\n\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")

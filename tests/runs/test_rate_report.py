@@ -53,3 +53,26 @@ def test_a_lower_bound_is_marked():
     assert rate.to_dict()["is_lower_bound"] == 1
     assert "| tv_classifier (lower bound) |" in markdown_table([rate])
     assert r"tv\_classifier (lower bound)" in latex_table([rate])
+
+
+def test_expected_finite_n_slope_sits_beside_theory_and_the_ci_is_read_against_both():
+    # the empirical measure's E W1 against the uniform law on [-1, 1] is exact (de Moivre sums);
+    # runs drawn around it with CV 0.05 must give a CI that contains the expected slope
+    from genlab.distributions import make_truth
+    from genlab.theory import expected_slope
+
+    ns = [16, 32, 64, 128, 256]
+    exact = expected_slope("empirical", "wasserstein", make_truth("uniform", dim=1), ns)
+    rng = np.random.default_rng(2)
+    v = np.asarray(exact.expected_errors)[:, None] * np.exp(0.05 * rng.standard_normal((5, 5)))
+    config = {"estimator": "empirical", "truth": {"name": "uniform", "dim": 1}}
+    recs = [RunRecord(recipe="r", x=n, seed=s, metrics={"w1_law": float(v[i, s]), "w1_law_floor": 0.0},
+                      config=config) for i, n in enumerate(ns) for s in range(5)]
+    rate = fit_metric(recs, "r", "w1_law", ns, list(range(5)), 3.0)
+    assert rate.expected["slope"] == exact.slope
+    assert rate.fit["slope_ci_low"] <= exact.slope <= rate.fit["slope_ci_high"]
+    table = markdown_table([rate])
+    assert f"| {exact.slope:+.3f} |" in table and "contains" in table and "expected" in table
+    # the sampled w1 has another expectation: no expected slope is attached to it
+    assert fit_metric([RunRecord("r", r.x, r.seed, {"w1": r.metrics["w1_law"], "w1_floor": 1e-4}, config)
+                       for r in recs], "r", "w1", ns, list(range(5)), 3.0).expected is None
