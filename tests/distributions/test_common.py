@@ -25,7 +25,10 @@ CASES = {
     "uniform": dict(dim=3),
     "smooth_rough": dict(dim=2, s=0.4, seed=1),
     "smooth_regular": dict(dim=3, s=2.5, n_terms=16, seed=2),
+    "smooth_joint_rough": dict(dim=2, s=0.4, seed=1),
+    "smooth_joint_regular": dict(dim=3, s=2.5, n_terms=16, seed=2),
     "subspace_smooth": dict(ambient_dim=5, intrinsic_dim=2, base="smooth", s=1.0),
+    "subspace_joint": dict(ambient_dim=5, intrinsic_dim=3, base="smooth_joint", s=0.7),
     "subspace_full": dict(ambient_dim=3, intrinsic_dim=3, base="gaussian"),
     "circle": dict(ambient_dim=3),
     "sphere": dict(ambient_dim=5, intrinsic_dim=3),
@@ -33,6 +36,8 @@ CASES = {
 
 
 def _law(case):
+    if case.startswith("smooth_joint"):
+        return make_truth("smooth_joint", **CASES[case])
     name = case.split("_")[0] if case.startswith(("smooth", "subspace")) else case
     return make_truth(name, **CASES[case])
 

@@ -11,7 +11,7 @@ import torch
 from scipy import stats
 
 from genlab.distributions import (Circle, Distribution, GaussianMixture, NoDensityError,
-                                  SmoothDensity, Sphere, SubspaceDensity, Uniform,
+                                  SmoothDensity, SmoothJointDensity, Sphere, SubspaceDensity, Uniform,
                                   random_orthonormal)
 
 
@@ -23,7 +23,8 @@ def test_random_orthonormal(D, k):
     assert not np.array_equal(a, random_orthonormal(D, k, seed=5))
 
 
-@pytest.mark.parametrize("base", [Uniform(2), SmoothDensity(3, 0.7), GaussianMixture.anisotropic_2d()])
+@pytest.mark.parametrize("base", [Uniform(2), SmoothDensity(3, 0.7), SmoothJointDensity(3, 0.7),
+                                  GaussianMixture.anisotropic_2d()])
 def test_subspace_samples_are_embedded_base_samples(base, gen):
     law = SubspaceDensity(base, 9, seed=1)
     x = law.sample(500, generator=gen(0))

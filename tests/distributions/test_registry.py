@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.distributions import (TRUTHS, Circle, GaussianMixture, SmoothDensity, Sphere,
-                                  SubspaceDensity, Uniform, make_truth, truth_params)
+from genlab.distributions import (TRUTHS, Circle, GaussianMixture, SmoothDensity, SmoothJointDensity,
+                                  Sphere, SubspaceDensity, Uniform, make_truth, truth_params)
 
 
 @pytest.mark.parametrize("name, params, cls, dim", [
@@ -16,7 +16,9 @@ from genlab.distributions import (TRUTHS, Circle, GaussianMixture, SmoothDensity
     ("gmm_random", dict(dim=4, n_modes=3, separation=5.0, seed=1), GaussianMixture, 4),
     ("uniform", dict(dim=3), Uniform, 3),
     ("smooth", dict(dim=2, s=1.5, amplitude=0.4, n_terms=10, seed=2), SmoothDensity, 2),
+    ("smooth_joint", dict(dim=3, s=1.5, amplitude=0.4, n_terms=10, seed=2), SmoothJointDensity, 3),
     ("subspace", dict(ambient_dim=6, intrinsic_dim=2, base="smooth", s=0.8, seed=1), SubspaceDensity, 6),
+    ("subspace", dict(ambient_dim=6, intrinsic_dim=3, base="smooth_joint", s=0.8, seed=1), SubspaceDensity, 6),
     ("subspace", dict(ambient_dim=5, intrinsic_dim=3, base="gaussian"), SubspaceDensity, 5),
     ("subspace", dict(ambient_dim=5, intrinsic_dim=1, base="uniform"), SubspaceDensity, 5),
     ("circle", dict(ambient_dim=3, radius=2.0), Circle, 3),
@@ -33,7 +35,11 @@ def test_parameters_reach_the_law():
     law = make_truth("smooth", dim=2, s=1.5, amplitude=0.4, n_terms=10, seed=2)
     assert (law.s, law.amplitude, law.n_terms, law.seed) == (1.5, 0.4, 10, 2)
     sub = make_truth("subspace", ambient_dim=6, intrinsic_dim=2, base="smooth", s=0.8)
-    assert sub.intrinsic_dim == 2 and sub.smoothness == 0.8
+    assert sub.intrinsic_dim == 2 and sub.smoothness == 0.8 and type(sub.base) is SmoothDensity
+    joint = make_truth("smooth_joint", dim=3, s=1.5, amplitude=0.4, n_terms=10, seed=2)
+    assert (joint.dim, joint.s, joint.amplitude, joint.n_terms, joint.seed) == (3, 1.5, 0.4, 10, 2)
+    sub = make_truth("subspace", ambient_dim=6, intrinsic_dim=3, base="smooth_joint", s=0.8, seed=4)
+    assert type(sub.base) is SmoothJointDensity and (sub.base.dim, sub.base.s, sub.base.seed) == (3, 0.8, 4)
     assert make_truth("gmm_ring", n_modes=5).n_components == 5
     assert torch.equal(make_truth("gmm_random", dim=3, n_modes=4, seed=9).means,
                        GaussianMixture.random_mixture(3, 4, seed=9).means)
@@ -54,6 +60,8 @@ def test_unknown_parameter_is_named(name, bad):
 
 @pytest.mark.parametrize("name, params, match", [
     ("smooth", dict(s=-1.0), "s"),
+    ("smooth_joint", dict(amplitude=1.0), "amplitude"),
+    ("subspace", dict(base="gaussian", s=1.0), "s"),
     ("subspace", dict(base="torus"), "base"),
     ("subspace", dict(base="uniform", s=1.0), "s"),
     ("subspace", dict(ambient_dim=1, intrinsic_dim=2), "ambient_dim"),
@@ -72,4 +80,5 @@ def test_every_truth_builds_with_defaults(gen):
 
 def test_truth_params_lists_defaults():
     assert truth_params("smooth") == dict(dim=2, s=1.0, amplitude=0.5, n_terms=24, seed=0)
+    assert truth_params("smooth_joint") == dict(dim=2, s=1.0, amplitude=0.5, n_terms=24, seed=0)
     assert truth_params("gmm_anisotropic") == {}

@@ -55,14 +55,14 @@ def test_theory_for_a_steps_sweep_is_the_solvers_order():
 def test_compare_recipes_inherit_the_truth_and_drop_metrics_they_cannot_give():
     cfg = compose_config(["recipe=diffusion_smooth", "truth.dim=2", "truth.s=2"])
     extra = _compare_overrides(cfg, "empirical_uniform", ["tv", "w1"])
-    assert {"truth.name=smooth", "truth.dim=2", "truth.s=2.0"} <= set(extra)
+    assert {"truth.name=smooth_joint", "truth.dim=2", "truth.s=2.0"} <= set(extra)
     assert not any(e.startswith("truth.radius") for e in extra)   # unset in both: not named
     sub = _compare_overrides(compose_config(["recipe=diffusion_subspace"]), "empirical_uniform", ["w1"])
     assert "truth.dim=null" in sub                                # set only by the compare recipe
     assert "eval.metrics=[w1]" in extra                       # the empirical measure has no density
     assert "eval.metrics=[tv,w1]" in _compare_overrides(cfg, "kde_smooth", ["tv", "w1"])
     composed = compose_config(["recipe=empirical_uniform", *extra])
-    assert (composed.truth.name, composed.truth.dim, composed.truth.s) == ("smooth", 2, 2.0)
+    assert (composed.truth.name, composed.truth.dim, composed.truth.s) == ("smooth_joint", 2, 2.0)
 
 
 @pytest.mark.slow
