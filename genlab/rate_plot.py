@@ -12,6 +12,7 @@ Written as PDF (vector, for papers) and PNG (to look at).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -41,10 +42,19 @@ class PanelCurve:
         self.left_out = set(left_out)
 
 
+def _row_nanmean(a: np.ndarray) -> np.ndarray:
+    """Row means over non-NaN entries; NaN, without a warning, for an n whose runs are all missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=1)
+
+
 def _mean_ci(values: np.ndarray):
-    mean = np.nanmean(values, axis=1)
+    mean = _row_nanmean(values)
     count = np.sum(np.isfinite(values), axis=1)
-    sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
     from scipy import stats
 
     tq = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), np.nan)
@@ -58,8 +68,8 @@ def _limits_and_ticks(ax, curves) -> None:
 
     lows, highs, xs = [], [], set()
     for cur in curves:
-        mean = np.nanmean(cur.values, axis=1)
-        floor = np.nanmean(cur.floors, axis=1)
+        mean = _row_nanmean(cur.values)
+        floor = _row_nanmean(cur.floors)
         pos = [v for v in np.concatenate([mean, floor]) if np.isfinite(v) and v > 0]
         if pos:
             lows.append(min(pos))
@@ -138,7 +148,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                     ax.errorbar(cur.xs[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
                                 mfc="none", color=color, ms=4, capsize=2,
                                 label=f"left out ({cur.label}): not clearly above the floor")
-                floor = np.nanmean(cur.floors, axis=1)
+                floor = _row_nanmean(cur.floors)
                 if np.any(np.isfinite(floor) & (floor > 0)):
                     # the band runs from below the axis up to the floor: the region the metric cannot see
                     ax.fill_between(cur.xs, 1e-300, floor, color=color, alpha=0.12, lw=0,
@@ -146,8 +156,17 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                 if cur.fit is not None:
                     nn = np.geomspace(cur.xs.min(), cur.xs.max(), 50)
                     lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
+                    ci = "(no CI)" if lo is None or hi is None else f"[{lo:+.3f}, {hi:+.3f}]"
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
-                            lw=1.2, label=f"fit {cur.fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+                            lw=1.2, label=f"fit {cur.fit['slope']:+.3f} {ci}")
+                    if cur.fit.get("floor_model") in ("quadrature", "subtract"):
+                        # the fit is of D with the floor removed: draw the levels it was fitted to
+                        lv = np.array([np.nan if v is None else v for v in cur.fit["levels"]], float)
+                        xs_fit = np.array(cur.fit["ns"], float)
+                        keep = np.isin(xs_fit, np.array(cur.fit["used"], float)) & np.isfinite(lv)
+                        rule = "sqrt(e^2 - floor^2)" if cur.fit["floor_model"] == "quadrature" else "e - floor"
+                        ax.plot(xs_fit[keep], lv[keep], "x", color=color, ms=5,
+                                label=f"D = {rule} ({cur.label})")
                 _theory_line(ax, cur, mean, color)
             ax.set_xscale("log")
             ax.set_yscale("log")

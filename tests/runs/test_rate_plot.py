@@ -1,5 +1,7 @@
 """The rate figure draws each theory slope, with or without a fitted one."""
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -78,3 +80,27 @@ def test_a_long_legend_goes_below_without_shrinking_the_panel(tmp_path, monkeypa
     assert legend_top <= axis_bottom                                 # and the legend is under its labels
     plt.close(few_fig)
     plt.close(many_fig)
+
+
+def test_a_floor_modelled_fit_draws_its_levels_and_a_fit_without_ci_says_so(tmp_path, monkeypatch):
+    from metrics import fit_rate
+
+    ns = np.array([250.0, 1000.0, 4000.0, 16000.0])
+    d = 2.0 * ns**-0.5
+    e = np.hypot(d, 0.01)[:, None] * np.ones((1, 2))
+    fit = fit_rate(ns, e, floors=0.01).to_dict()          # exact: no CI, levels are D itself
+    fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("emp", list(ns), e, np.full((4, 2), 0.01), fit=fit))
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    (fit_label,) = [k for k in lines if k.startswith("fit")]
+    assert fit_label == "fit -0.500 (no CI)"
+    x, y = lines["D = sqrt(e^2 - floor^2) (emp)"].get_data()
+    assert np.allclose(y, d) and np.allclose(x, ns)
+    plt.close(fig)
+
+
+def test_an_n_without_runs_draws_without_warnings(tmp_path, monkeypatch):
+    values = np.array([[0.9, 0.8], [0.4, 0.5], [np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("k", XS, values, np.full((3, 2), np.nan)))
+    plt.close(fig)
