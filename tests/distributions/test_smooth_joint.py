@@ -89,6 +89,17 @@ def test_density_has_exactly_the_declared_fourier_coefficients(dim, J, N):
     assert np.abs(ghat - expected).max() <= 1e-12
 
 
+@pytest.mark.parametrize("dim", [2, 4])
+def test_default_series_integrates_to_one(dim, gen):
+    # J = 24 is beyond any grid: int p = E_U[2^d p(U)] for U uniform on the cube,
+    # estimated by the mean of g(U) over 4e5 draws, within 5 standard errors of 1
+    # (the exact value, every term integrating to 0).
+    law = SmoothJointDensity(dim, 0.5, amplitude=0.9, seed=0)
+    u = 2.0 * torch.rand(400_000, dim, generator=gen(5), dtype=torch.float64) - 1.0
+    g = 2.0**dim * law.prob(u)
+    assert abs(float(g.mean()) - 1.0) <= 5 * float(g.std()) / math.sqrt(g.numel())
+
+
 @pytest.mark.parametrize("dim, s, a", [(2, 0.25, 0.5), (3, 1.0, 0.95), (2, 3.0, 0.5)])
 def test_bounds(dim, s, a, gen):
     law = SmoothJointDensity(dim, s, amplitude=a, n_terms=20, seed=2)
