@@ -67,21 +67,23 @@ def test_compare_recipes_inherit_the_truth_and_drop_metrics_they_cannot_give():
 
 @pytest.mark.slow
 def test_a_steps_sweep_end_to_end_fits_against_the_solver_order(tmp_path):
-    """4 oracle runs on a 1-D two-mode mixture; rates.json names the key and the order-2 theory."""
+    """6 oracle runs on a 1-D two-mode mixture (3 step counts: a slope needs 3 points); rates.json names
+    the key and the order-2 theory."""
     out = tmp_path / "sweep"
     res = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "rates.py"), "recipe=diffusion_oracle",
          "truth.name=gmm_random", "truth.dim=1", "truth.n_modes=2", "eval.m=1000", "eval.floor_cache=null",
-         "rates.x_values=[32,64]", "rates.seeds=2", f"rates.out_dir={out}", "device=cpu"],
+         "rates.x_values=[32,48,64]", "rates.seeds=2", f"rates.out_dir={out}", "device=cpu"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     doc = json.loads((out / "rates.json").read_text())
     rate = next(r for r in doc["rates"] if r["metric"] == "tv_sampler_t0")
-    assert rate["x"] == "diffusion.sampler_steps" and rate["diffusion.sampler_steps"] == [32, 64]
+    assert rate["x"] == "diffusion.sampler_steps" and rate["diffusion.sampler_steps"] == [32, 48, 64]
     assert rate["theory"]["exponent"] == -2.0
     assert rate["fit"]["slope"] < 0                  # more steps, smaller TV
+    assert rate["fit"]["ci_df"] == 1                 # jackknife over 2 seeds: honest, and wide
     names = sorted(d.name for d in (out / "runs").iterdir() if d.is_dir())
-    assert names[0].startswith("diffusion.sampler_steps=32,") and len(names) == 4
+    assert names[0].startswith("diffusion.sampler_steps=32,") and len(names) == 6
     assert (out / "rates.png").is_file()
     header = (out / "rates.csv").read_text().splitlines()[0]
     assert header.startswith("recipe,diffusion.sampler_steps,seed,metric")
