@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.distributions.lacunary import lacunary_series
 
 __all__ = ["SmoothDensity"]
 
@@ -99,27 +99,16 @@ class SmoothDensity(Distribution):
                  seed: int = 0, dtype: torch.dtype = torch.float64,
                  device: torch.device | str = "cpu"):
         super().__init__(dim, dtype=dtype, device=device)
-        self.s = check_positive("s", s)
-        a = check_nonnegative("amplitude", amplitude)
-        if not a < 1.0:
-            raise ValueError(f"amplitude must be in [0, 1), got {amplitude!r}")
-        self.amplitude = a
-        self.n_terms = check_positive_int("n_terms", n_terms)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        series = lacunary_series(s, amplitude, n_terms, seed)
+        self.s, self.amplitude, self.n_terms, self.seed = series.s, series.amplitude, series.n_terms, series.seed
         self.smoothness = self.s
         self.support = f"[-1, 1]^{self.dim}"
         self.low, self.high = -1.0, 1.0  # the cube [low, high]^d, as for Uniform
-
-        j = np.arange(self.n_terms)
-        decay = 2.0 ** (-j * self.s)
-        self.c_s = float(decay.sum())
-        rng = np.random.Generator(np.random.PCG64(self.seed))
-        phases = rng.uniform(0.0, 2.0 * math.pi, size=self.n_terms)
+        self.c_s = series.c_s
+        phases = series.phases
         kw = dict(dtype=self.dtype, device=self.device)
-        self._amp = torch.as_tensor(a * decay / self.c_s, **kw)        # b_j, (J,)
-        self._freq = torch.as_tensor(2.0 ** j, **kw)                   # 2^j, (J,)
+        self._amp = torch.as_tensor(series.amplitudes, **kw)           # b_j, (J,)
+        self._freq = torch.as_tensor(2.0 ** np.arange(self.n_terms), **kw)  # 2^j, (J,)
         self._phase = torch.as_tensor(phases, **kw)                     # phi_j, (J,)
 
     @property

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.distributions.lacunary import lacunary_series
 
 __all__ = ["SmoothJointDensity", "lacunary_frequencies"]
 
@@ -158,31 +158,20 @@ class SmoothJointDensity(Distribution):
                  seed: int = 0, dtype: torch.dtype = torch.float64,
                  device: torch.device | str = "cpu"):
         super().__init__(dim, dtype=dtype, device=device)
-        self.s = check_positive("s", s)
-        a = check_nonnegative("amplitude", amplitude)
-        if not a < 1.0:
-            raise ValueError(f"amplitude must be in [0, 1), got {amplitude!r}")
-        self.amplitude = a
-        self.n_terms = check_positive_int("n_terms", n_terms)
-        if self.n_terms > 26:
+        if isinstance(n_terms, (int, np.integer)) and not isinstance(n_terms, bool) and n_terms > 26:
             # |k_j|^2 ~ 2^{2j} must stay an exact float64 integer
             raise ValueError(f"n_terms must be <= 26, got {n_terms!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        # phases first, from the same generator: in d = 1 they are SmoothDensity's, draw for draw
+        series = lacunary_series(s, amplitude, n_terms, seed)
+        self.s, self.amplitude, self.n_terms, self.seed = series.s, series.amplitude, series.n_terms, series.seed
         self.smoothness = self.s
         self.support = f"[-1, 1]^{self.dim}"
         self.low, self.high = -1.0, 1.0  # the cube [low, high]^d, as for Uniform
-
-        j = np.arange(self.n_terms)
-        decay = 2.0 ** (-j * self.s)
-        self.c_s = float(decay.sum())
-        rng = np.random.Generator(np.random.PCG64(self.seed))
-        # phases first: in d = 1 they are SmoothDensity's, draw for draw
-        phases = rng.uniform(0.0, 2.0 * math.pi, size=self.n_terms)
-        freqs = lacunary_frequencies(self.dim, self.n_terms, rng)
+        self.c_s = series.c_s
+        phases = series.phases
+        freqs = lacunary_frequencies(self.dim, self.n_terms, series.rng)
         kw = dict(dtype=self.dtype, device=self.device)
-        self._amp = torch.as_tensor(a * decay / self.c_s, **kw)        # b_j, (J,)
+        self._amp = torch.as_tensor(series.amplitudes, **kw)           # b_j, (J,)
         self._k = torch.as_tensor(freqs, **kw)                          # k_j, (J, d)
         self._phase = torch.as_tensor(phases, **kw)                     # phi_j, (J,)
 
