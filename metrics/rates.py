@@ -172,6 +172,17 @@ def _corrected_runs(err: np.ndarray, fl: np.ndarray, model: str) -> np.ndarray:
     return err**2 - f**2 if model == "quadrature" else err - f
 
 
+def _seed_deleted_levels(err: np.ndarray, fl: np.ndarray | None, model: str, cols: list[int]
+                         ) -> dict[int, np.ndarray]:
+    """Seed column j -> the per-row levels (k,) from the columns ``cols`` without j (the jackknife's replicates)."""
+    known = fl is None or fl.shape[1] == 1  # no floor, or one per n: the same in every replicate
+    out = {}
+    for j in cols:
+        keep = [c for c in cols if c != j]
+        out[j] = _levels(err[:, keep], fl if known else fl[:, keep], model)
+    return out
+
+
 def _n_key(v: float):
     return int(v) if float(v).is_integer() else float(v)
 
@@ -297,16 +308,12 @@ def fit_rate(
     # seed curves: columns with a run at some used n
     rows = np.nonzero(used_mask)[0]
     cols = [j for j in range(err.shape[1]) if valid[rows, j].any()] if len(rows) else []
-    jack: list[np.ndarray] = []
+    jack: dict[int, np.ndarray] = {}
     if modelled and len(cols) >= 2 and (n_runs[rows] >= 2).all():
         # a point whose corrected level is <= 0 once one seed is deleted is not resolved
-        for j in cols:
-            keep = [c for c in cols if c != j]
-            lv = _levels(err[:, keep], None if fl is None else (fl if fl.shape[1] == 1 else fl[:, keep]),
-                         floor_model)
-            jack.append(lv)
+        jack = _seed_deleted_levels(err, fl, floor_model, cols)
         for i in rows:
-            if any(not np.isfinite(lv[i]) for lv in jack):
+            if any(not np.isfinite(lv[i]) for lv in jack.values()):
                 used_mask[i] = False
                 reason[n_list[i]] = "D not resolved from the floor: <= 0 once one seed is deleted"
                 if n_list[i] in warn:
@@ -327,13 +334,11 @@ def fit_rate(
     df, n_seeds = 0, 0
     cols = [j for j in range(err.shape[1]) if valid[rows, j].any()]
     if len(cols) >= 2 and (n_runs[rows] >= 2).all():
-        reps = []
-        for j in cols:
-            keep = [c for c in cols if c != j]
-            lv = _levels(err[:, keep], None if fl is None else (fl if fl.shape[1] == 1 else fl[:, keep]),
-                         floor_model)[rows]
-            reps.append(_ols_slope(log_n, np.log(lv)))
-        reps_a = np.asarray(reps)
+        # the resolution pass's replicates serve here: at the used rows a column dropped from cols
+        # since then has no runs, so leaving it in or out changes no level there
+        if not set(cols) <= set(jack):
+            jack = _seed_deleted_levels(err, fl, floor_model, cols)
+        reps_a = np.array([_ols_slope(log_n, np.log(jack[j][rows])) for j in cols])
         S = len(reps_a)
         se = float(math.sqrt((S - 1) / S * np.sum((reps_a - reps_a.mean()) ** 2)))
         df, n_seeds = S - 1, S
