@@ -106,11 +106,9 @@ def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict 
     """
     if metric not in METRIC_TO_THEORY or len(used) < 2 or (estimator == "empirical" and metric != "w1_law"):
         return None
-    from genlab.distributions import make_truth
     from genlab.theory import expected_slope
 
-    truth_cfg = dict(config["truth"])
-    truth = make_truth(truth_cfg.pop("name"), **{k: v for k, v in truth_cfg.items() if v is not None})
+    truth = _truth(config)
     params = {}
     if estimator == "kde":
         kde = config.get("kde") or {}
@@ -125,13 +123,18 @@ def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict 
             "source": exp.source}
 
 
-def _truth_meta(config: dict) -> dict:
-    """dim, smoothness and intrinsic dimension of the truth a run's config names."""
+def _truth(config: dict):
+    """The truth a run's config names (its unset parameters left at their defaults)."""
     from genlab.distributions import make_truth
 
     truth = dict(config["truth"])
     name = truth.pop("name")
-    return make_truth(name, **{k: v for k, v in truth.items() if v is not None}).describe()
+    return make_truth(name, **{k: v for k, v in truth.items() if v is not None})
+
+
+def _truth_meta(config: dict) -> dict:
+    """dim, smoothness and intrinsic dimension of the truth a run's config names."""
+    return _truth(config).describe()
 
 
 def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, seeds: list[int],
