@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from genlab.sweep import row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
 
 __all__ = ["plot_rates", "PanelCurve", "theory_label"]
@@ -42,15 +43,8 @@ class PanelCurve:
         self.left_out = set(left_out)
 
 
-def _row_nanmean(a: np.ndarray) -> np.ndarray:
-    """Row means over non-NaN entries; NaN, without a warning, for an n whose runs are all missing."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=1)
-
-
 def _mean_ci(values: np.ndarray):
-    mean = _row_nanmean(values)
+    mean = row_means(values)
     count = np.sum(np.isfinite(values), axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -68,8 +62,8 @@ def _limits_and_ticks(ax, curves) -> None:
 
     lows, highs, xs = [], [], set()
     for cur in curves:
-        mean = _row_nanmean(cur.values)
-        floor = _row_nanmean(cur.floors)
+        mean = row_means(cur.values)
+        floor = row_means(cur.floors)
         pos = [v for v in np.concatenate([mean, floor]) if np.isfinite(v) and v > 0]
         if pos:
             lows.append(min(pos))
@@ -148,7 +142,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                     ax.errorbar(cur.xs[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
                                 mfc="none", color=color, ms=4, capsize=2,
                                 label=f"left out ({cur.label}): not clearly above the floor")
-                floor = _row_nanmean(cur.floors)
+                floor = row_means(cur.floors)
                 if np.any(np.isfinite(floor) & (floor > 0)):
                     # the band runs from below the axis up to the floor: the region the metric cannot see
                     ax.fill_between(cur.xs, 1e-300, floor, color=color, alpha=0.12, lw=0,

@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import metrics as M
-from genlab.sweep import RunRecord, format_value, metric_table
+from genlab.sweep import RunRecord, format_value, metric_table, row_means
 from genlab.theory import predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "QUADRATURE_FLOOR_METRICS", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
@@ -27,13 +26,6 @@ __all__ = ["MetricRate", "fit_metric", "floor_model_for", "QUADRATURE_FLOOR_METR
 #: "quadrature" model); every other metric's floor is a resolution (the CI half-width of an unbiased
 #: Monte Carlo estimate, the null rms of MMD^2_u; exact-law metrics have floor 0), cut at floor_factor x
 QUADRATURE_FLOOR_METRICS = ("w1", "w2", "sliced_w1", "sliced_w2", "sinkhorn_w2", "tv_hist", "w1_law")
-
-
-def _row_means(a: np.ndarray) -> np.ndarray:
-    """Mean of each row over its non-NaN entries; NaN for a row with none (an n whose runs all failed)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=1)
 
 
 def floor_model_for(metric: str) -> str:
@@ -68,8 +60,8 @@ class MetricRate:
 
     def to_dict(self) -> dict:
         return {"recipe": self.recipe, "metric": self.metric, "x": self.x_key, self.x_key: self.xs,
-                "mean": [None if not math.isfinite(v) else v for v in _row_means(self.values)],
-                "floor": [None if not math.isfinite(v) else v for v in _row_means(self.floors)],
+                "mean": [None if not math.isfinite(v) else v for v in row_means(self.values)],
+                "floor": [None if not math.isfinite(v) else v for v in row_means(self.floors)],
                 "fit": self.fit, "fit_error": self.fit_error, "theory": self.theory,
                 "floor_warning": self.floor_warning, "is_lower_bound": int(self.lower_bound),
                 "expected": self.expected}
@@ -149,7 +141,7 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     except ValueError as exc:
         err = str(exc)
     warn = None
-    mean_v, mean_f = _row_means(values), _row_means(floors)
+    mean_v, mean_f = row_means(values), row_means(floors)
     close = [format_value(x) for x, v, f in zip(xs, mean_v, mean_f)
              if math.isfinite(v) and math.isfinite(f) and v <= floor_factor * f]
     if close and floor_model_for(metric) == "quadrature":

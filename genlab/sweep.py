@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from tqdm import tqdm
 from genlab.runs import CONFIG_FILE, METRICS_FILE
 
 __all__ = ["SweepPlan", "plan_sweep", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
-           "hydra_spelling"]
+           "row_means", "hydra_spelling"]
 
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
 
@@ -222,6 +223,14 @@ def collect(plan: SweepPlan) -> tuple[list[RunRecord], list[tuple[int, int]]]:
                                  metrics=json.loads((d / METRICS_FILE).read_text()),
                                  config=yaml.safe_load((d / CONFIG_FILE).read_text())))
     return records, missing
+
+
+def row_means(table: np.ndarray) -> np.ndarray:
+    """Mean of each row of a (k, S) `metric_table` over its non-NaN entries; NaN, without a warning,
+    for an x whose runs are all missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(table, axis=1)
 
 
 def metric_table(records: list[RunRecord], metric: str, xs: list, seeds: list[int]):
