@@ -158,7 +158,9 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                         lv = np.array([np.nan if v is None else v for v in cur.fit["levels"]], float)
                         xs_fit = np.array(cur.fit["ns"], float)
                         keep = np.isin(xs_fit, np.array(cur.fit["used"], float)) & np.isfinite(lv)
-                        rule = "sqrt(e^2 - floor^2)" if cur.fit["floor_model"] == "quadrature" else "e - floor"
+                        share = cur.fit.get("floor_share", 1.0)
+                        f2 = "floor^2" if share == 1.0 else f"{share:g} floor^2"
+                        rule = f"sqrt(e^2 - {f2})" if cur.fit["floor_model"] == "quadrature" else "e - floor"
                         ax.plot(xs_fit[keep], lv[keep], "x", color=color, ms=5,
                                 label=f"D = {rule} ({cur.label})")
                 _theory_line(ax, cur, mean, color)

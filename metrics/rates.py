@@ -28,6 +28,13 @@ Floors are modelled, not only cut (``floor_model``)
   exact in expectation for squared L2-type norms (E|d + eps|^2 = |d|^2 +
   E|eps|^2 for centred eps), a first-order model for W1 and TV.  With a floor
   measured per run (shape (k, S)) the floor's own noise is in the jackknife.
+  ``floor_share`` is the part of floor^2 the error carries: the floor is the
+  two-sample distance between two independent m-samples of the truth, and a
+  model that draws its m samples carries all of it (its sample noise plus the
+  truth's: share 1); an estimator whose samples are its n fit points (the
+  empirical measure) carries only the truth side's, W(mu_m, mu)^2 ~ floor^2/2
+  (share 1/2).  In 1-D this is exact in the Brownian-bridge limit, where
+  E W1(nu_n, mu_m) = c sqrt(1/n + 1/m) and the m-vs-m floor is c sqrt(2/m).
 - "subtract": error = D + floor, L = mean e - mean f (a squared distance whose
   plug-in bias is the floor's mean).
 - "cut": no correction; the floor is a resolution (the CI half-width of an
@@ -94,6 +101,8 @@ class RateFit:
         Per n (sorted): mean error over runs, the fitted level L (the floor-
         corrected D for modelled floors, else the mean error), the mean floor
         (None if not given) and the number of non-missing runs.
+    floor_share : float
+        The part of floor^2 the quadrature model removed (see ``fit_rate``).
     n_seeds : int
         Seed curves the jackknife used (0 for the OLS interval).
     local_slopes : list of dict
@@ -120,6 +129,7 @@ class RateFit:
     n_runs: list[int]
     n_seeds: int
     local_slopes: list[dict] = field(default_factory=list)
+    floor_share: float = 1.0
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict (NaN and inf become None; keys are strings)."""
@@ -198,6 +208,7 @@ def fit_rate(
     resolve_z: float = 2.0,
     min_points: int = 3,
     alpha: float = 0.05,
+    floor_share: float = 1.0,
 ) -> RateFit:
     """Fit D(n) ~ a n^slope on log-log axes with a seed-jackknife t interval.
 
@@ -226,6 +237,12 @@ def fit_rate(
         exceeds resolve_z standard errors over its runs.
     min_points : int, default 3
     alpha : float, default 0.05
+    floor_share : float in (0, 1], default 1
+        "quadrature": error^2 = D^2 + floor_share * floor^2.  1 when the model's
+        samples are m fresh draws, as the truth's are; 1/2 when they are the
+        n fit points themselves (the empirical measure: only the truth side
+        carries sample noise).  The reported ``floors`` and the floor_factor
+        rule use the floor as given.
 
     Returns
     -------
@@ -256,7 +273,12 @@ def fit_rate(
     resolve_z = check_nonnegative("resolve_z", resolve_z)
     min_points = check_positive_int("min_points", min_points, minimum=2)
     alpha = check_probability("alpha", alpha)
-    n_arr, err, fl = rate_table(ns, errors, floors, seeds)
+    floor_share = check_positive("floor_share", floor_share)
+    if floor_share > 1.0:
+        raise ValueError(f"floor_share must be in (0, 1]; got {floor_share!r}")
+    n_arr, err, fl_given = rate_table(ns, errors, floors, seeds)
+    # the floor the error carries (fl) beside the floor as measured (fl_given: reported, and the 3x rule)
+    fl = fl_given if fl_given is None or floor_model != "quadrature" else fl_given * math.sqrt(floor_share)
     if fl is None:
         floor_model = "none"
     modelled = floor_model in ("quadrature", "subtract")
@@ -265,11 +287,11 @@ def fit_rate(
     n_runs = valid.sum(axis=1)
     with np.errstate(invalid="ignore"):
         mean_e = np.where(n_runs > 0, np.nansum(err, 1) / np.maximum(n_runs, 1), np.nan)
-        if fl is None:
+        if fl_given is None:
             mean_f = None
         else:  # rate_table guarantees a floor wherever a run is, so NaN only at n without runs
-            fcnt = (~np.isnan(fl)).sum(1)
-            mean_f = np.where(fcnt > 0, np.nansum(fl, 1) / np.maximum(fcnt, 1), np.nan)
+            fcnt = (~np.isnan(fl_given)).sum(1)
+            mean_f = np.where(fcnt > 0, np.nansum(fl_given, 1) / np.maximum(fcnt, 1), np.nan)
     level = _levels(err, fl, floor_model)
 
     n_list = [_n_key(v) for v in n_arr]
@@ -372,4 +394,5 @@ def fit_rate(
         mean_errors=[float(v) for v in mean_e], levels=[float(v) for v in level],
         floors=[None] * k if mean_f is None else [None if not np.isfinite(v) else float(v) for v in mean_f],
         n_runs=[int(v) for v in n_runs], n_seeds=n_seeds, local_slopes=local,
+        floor_share=floor_share if floor_model == "quadrature" else 1.0,
     )

@@ -10,13 +10,13 @@ NS = [250, 500, 1000, 2000, 4000, 8000]
 CONFIG = {"estimator": "empirical", "truth": {"name": "gmm_anisotropic"}}
 
 
-def records(metric, values, floors, extra=None):
+def records(metric, values, floors, extra=None, config=CONFIG):
     """One record per (n, seed) from arrays (k, S)."""
     out = []
     for i, n in enumerate(NS):
         for s in range(values.shape[1]):
             mx = {metric: float(values[i, s]), f"{metric}_floor": float(floors[i, s]), **(extra or {})}
-            out.append(RunRecord(recipe="r", x=n, seed=s, metrics=mx, config=CONFIG))
+            out.append(RunRecord(recipe="r", x=n, seed=s, metrics=mx, config=config))
     return out
 
 
@@ -27,10 +27,17 @@ def test_plug_in_distances_model_the_floor_and_resolution_floors_are_cut():
     d = 2.0 * np.asarray(NS, float)[:, None] ** -0.5 * np.exp(0.05 * rng.standard_normal((6, 5)))
     floor = np.full((6, 5), 2.0 * 8000**-0.5 / 1.5)
     e = np.hypot(d, floor)
-    w1 = fit_metric(records("w1", e, floor), "r", "w1", NS, list(range(5)), 3.0)
-    assert w1.fit["floor_model"] == "quadrature" and len(w1.fit["used"]) == 6
+    kde = {"estimator": "kde", "truth": {"name": "gmm_anisotropic"}}
+    w1 = fit_metric(records("w1", e, floor, config=kde), "r", "w1", NS, list(range(5)), 3.0)
+    assert w1.fit["floor_model"] == "quadrature" and len(w1.fit["used"]) == 6 and w1.fit["floor_share"] == 1.0
     assert w1.fit["slope_ci_low"] <= -0.5 <= w1.fit["slope_ci_high"]
     assert "quadrature" in w1.floor_warning
+    # the empirical measure is scored on its fit points: its error carries half the two-sample floor
+    e_emp = np.sqrt(d**2 + floor**2 / 2)
+    emp = fit_metric(records("w1", e_emp, floor), "r", "w1", NS, list(range(5)), 3.0)
+    assert emp.fit["floor_share"] == 0.5 and len(emp.fit["used"]) == 6
+    assert emp.fit["slope_ci_low"] <= -0.5 <= emp.fit["slope_ci_high"]
+    assert "share 0.5" in markdown_table([emp])
     tv = fit_metric(records("tv", e, floor), "r", "tv", NS, list(range(5)), 3.0)
     assert tv.fit["floor_model"] == "cut" and tv.fit["used"] == [250, 500, 1000, 2000]
     assert "left out" in tv.floor_warning
