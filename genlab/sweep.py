@@ -6,7 +6,8 @@ The sweep is launched as ``train.py -m ... n=a,b,c seed=0,1,2`` so that every
 point is a run made by the same code path as a single run, and any Hydra
 launcher (local processes, SLURM) can spread it.  Each job writes to
 ``<sweep_dir>/runs/<overrides>`` -- a name fixed by its overrides, so a rerun
-finds the complete runs (those with ``metrics.json``) and skips them.
+finds the complete runs (those with ``metrics.json``) and skips them, and
+continues a killed run from its checkpoint (every job runs with ``resume=true``).
 Aggregation reads the run directories alone, so a sweep spread over a
 cluster aggregates exactly like a local one, and it names the runs that are
 missing instead of fitting around them silently.  A local diffusion sweep may
@@ -89,7 +90,7 @@ class SweepPlan:
         return self.runs_dir / ",".join(items)
 
     def _dirname_overrides(self) -> list[str]:
-        skip = ("out_dir=", "progress=", "device=", "skip_complete=")
+        skip = ("out_dir=", "progress=", "device=", "skip_complete=", "resume=")
         return [o for o in self.overrides if not o.startswith(skip)]
 
     def expected(self) -> list[tuple]:
@@ -105,8 +106,9 @@ def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
     overrides that change a run (not x or seeds), so rerunning a command
     resumes its own sweep and a changed setting starts a new one.
     """
-    # recipe= is added by launch; rates.* configure this sweep, hydra* go to the launcher
-    run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra", "recipe="))]
+    # recipe= is added by launch; rates.* configure this sweep, hydra* go to the launcher; every
+    # job resumes (resume=true is the sweep's own), so a resume= given here does not name a new sweep
+    run_overrides = [o for o in overrides if not o.startswith(("rates.", "hydra", "recipe=", "resume="))]
     # a key given twice: the last value wins, as in Hydra (and only it names the job's directory)
     run_overrides = list({o.split("=", 1)[0]: o for o in run_overrides
                           if o.split("=", 1)[0] != x_key}.values())
@@ -140,7 +142,9 @@ def _commands(plan: SweepPlan, todo: list[tuple]) -> tuple[list[list[str]], dict
     like the joblib launcher's one process per core, with each process training
     its share of the runs as replica-batched groups.
     """
-    fixed = [f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true"]
+    # resume=true: a job killed after a checkpoint continues from it when the sweep is rerun (a
+    # checkpoint of other settings is still refused, naming the keys), as a single run does with it
+    fixed = [f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true", "resume=true"]
     if not plan.replicas:
         return [[sys.executable, str(TRAIN_SCRIPT), "-m", f"recipe={plan.recipe}", *plan.overrides,
                  f"{plan.x_key}={','.join(map(format_value, plan.xs))}", f"seed={','.join(map(str, plan.seeds))}",

@@ -50,17 +50,18 @@ def test_a_two_job_sweep_runs_as_local_parallel_processes_by_default(tmp_path):
     assert launch(plan, progress=False) is None
 
 
-def test_a_failed_job_is_one_line_the_other_finishes_and_the_run_is_named_missing(tmp_path):
+def test_a_failed_job_is_one_line_the_other_finishes_and_the_run_is_named_missing(tmp_path, unfinished_run_of_other_settings):
     plan = plan_sweep("empirical_gmm", TINY, [8, 16], [0], tmp_path, str(tmp_path / "sweep"))
-    # the checkpoint of an unfinished run, which resume=false refuses: a ValueError inside the job
+    # the checkpoint of an unfinished run with other settings, which the sweep's resume refuses: a
+    # ValueError inside the job
     victim = plan.run_dir(16, 0)
-    (victim / "checkpoints").mkdir(parents=True)
-    (victim / "checkpoints" / "last.pt").write_bytes(b"x")
+    unfinished_run_of_other_settings(victim, TINY + ["n=16", "seed=0", "eval.reps=3"])
     proc = launch(plan, progress=False)
     # the job's one line, then the multirun's count; the failure in a worker process reaches the
     # multirun's exit status through a file in $GENLAB_SWEEP_FAILURES
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 2 and "holds the checkpoint of an unfinished run" in errors[0], proc.stderr
+    assert len(errors) == 2 and errors[0].endswith("belongs to a run with other settings; differing keys: "
+                                                   "eval.reps"), proc.stderr
     assert errors[1] == "error: 1 run(s) of the sweep failed"
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 RATES = ROOT / "scripts" / "rates.py"
 TINY = ["recipe=empirical_gmm", "eval.m=64", "eval.reps=2", "eval.metrics=[w1]", "rates.metrics=[w1]",
@@ -63,3 +65,45 @@ def test_aggregation_names_missing_runs_and_fails(tmp_path):
     seed = int(victim.name.split("seed=")[1].split(",")[0])
     assert report["missing_runs"]["empirical_gmm"] == [{"n": 16, "seed": seed}]
     assert "1 run(s) missing" in res.stdout
+
+
+# One small diffusion run that checkpoints every 100 of its 400 steps (as tests/reliability/test_resume.py).
+CHECKPOINTED = ["recipe=diffusion_gmm", "eval.m=100", "eval.reps=2", "eval.metrics=[w1]", "rates.metrics=[w1]",
+                "eval.kde_reference=false",
+                "diffusion.steps=400", "diffusion.checkpoint_every=100", "diffusion.batch_size=64",
+                "diffusion.width=32", "diffusion.sampler_steps=20", "diffusion.score_error_m=100",
+                "eval.floor_cache=null", "rates.seeds=1", "rates.compare=[]", "rates.replicas=off",
+                "device=cpu"]
+
+
+@pytest.mark.slow  # two sweeps of two 400-step diffusion runs: about 60 s on 2 cores
+def test_a_run_killed_after_its_checkpoint_is_continued_by_the_rerun_bit_for_bit(tmp_path):
+    def sweep(out: Path) -> list[str]:
+        return [sys.executable, str(RATES), *CHECKPOINTED, "rates.n=[100,200]", f"rates.out_dir={out}"]
+
+    whole = subprocess.run(sweep(tmp_path / "whole"), capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(sweep(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("runs/*/checkpoints/last.pt")):
+        assert proc.poll() is None, "the sweep ended before a run's first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    unfinished = [d.parent.parent for d in out.glob("runs/*/checkpoints/last.pt")
+                  if not (d.parent.parent / "metrics.json").exists()]
+    assert unfinished, "every run had finished at the kill"
+
+    # the same command again: the unfinished runs resume from their checkpoints instead of refusing them
+    again = subprocess.run(sweep(out), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "unfinished run" not in (out / "sweep.log").read_text()
+    runs = sorted(d.name for d in (out / "runs").iterdir() if d.is_dir())
+    assert len(runs) == 2
+    for name in runs:
+        assert (out / "runs" / name / "metrics.json").read_bytes() == \
+            (tmp_path / "whole" / "runs" / name / "metrics.json").read_bytes(), name

@@ -52,15 +52,15 @@ def test_replica_batched_sweep_equals_one_process_per_run(tmp_path):
         assert json.loads((a / "timings.json").read_text())["train_replicas"] >= 1
 
 
-def test_a_run_that_cannot_start_is_one_line_and_the_others_finish(tmp_path):
+def test_a_run_that_cannot_start_is_one_line_and_the_others_finish(tmp_path, unfinished_run_of_other_settings):
     plan = plan_sweep("diffusion_gmm", TINY, [64], [0, 1], tmp_path, str(tmp_path / "sweep"), replicas=True)
     victim = plan.run_dir(64, 1)
-    (victim / "checkpoints").mkdir(parents=True)
-    (victim / "checkpoints" / "last.pt").write_bytes(b"x")
+    unfinished_run_of_other_settings(victim, ["recipe=diffusion_gmm", *TINY, "n=64", "seed=1", "eval.m=100"])
     proc = launch(plan, progress=False)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert len(errors) == 2 and "holds the checkpoint of an unfinished run" in errors[0], proc.stderr
+    assert len(errors) == 2 and errors[0].endswith("belongs to a run with other settings; differing keys: "
+                                                   "eval.m"), proc.stderr
     assert errors[1] == "error: 1 run(s) of the sweep failed"
     records, missing = collect(plan)
     assert missing == [(64, 1)] and len(records) == 1
