@@ -87,7 +87,8 @@ class ScoreModel(nn.Module):
     ----------
     net : nn.Module
         F(x (B, d), tau (B,)) -> (B, d); or a replica-batched network,
-        F(x (R, B, d), tau (R, B)) -> (R, B, d) (``TimeMLP(replicas=R)``).
+        F(x (R, B, d), tau (R, B)) -> (R, B, d) (``TimeMLP(replicas=R)``).  tau is passed in
+        t's shape ((1,) for a scalar t), which F must broadcast over the batch, as ``TimeMLP`` does.
     process : Process
     target : str
         ``eps``, ``score`` or ``x0``.
@@ -125,7 +126,7 @@ class ScoreModel(nn.Module):
         """Native prediction of the configured target, shape (B, d); also returns alpha_t, sigma_t."""
         a, s = self.coefficients(t, xt)
         st = s / a                                                   # sigma~  (B, 1)
-        tau = torch.log(st)[..., 0].expand(xt.shape[:-1])            # (B,)
+        tau = torch.log(st)[..., 0]          # t's shape, (1,) for a scalar t: broadcast by the net
         if not self.precondition:
             return self.net(self.input_scale * xt, tau), a, s
         sd2 = self.sigma_data ** 2

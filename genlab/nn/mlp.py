@@ -37,7 +37,13 @@ class TimeMLP(nn.Module):
     generator : torch.Generator or None
         Source of the initial weights.
 
-    Shapes: x (B, d), tau (B,) -> (B, d).
+    Shapes: x (B, d), tau (B,) -> (B, d).  tau may be any shape that broadcasts to x's batch
+    shape ((), (1,), (R, 1) for one noise level per replica, ...): the time branch then runs once
+    per distinct level and is broadcast over the batch.  The samplers and the likelihood ODE
+    evaluate a whole batch at one t, and the branch (two of the five layers at the default
+    widths: 24.6k of 57.9k multiply-adds per point at width 128, embedding 64, d = 2) would
+    otherwise be recomputed on identical rows.  The result equals the per-row evaluation up to
+    float rounding (a one-row product is summed in another order than a many-row one).
     """
 
     def __init__(self, dim: int, width: int = 256, depth: int = 2, time_embed_dim: int = 64,
@@ -61,8 +67,13 @@ class TimeMLP(nn.Module):
         self.act = ACTIVATIONS[activation]()
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-        tau = torch.as_tensor(tau, dtype=x.dtype, device=x.device).expand(x.shape[:-1])
-        e = self.time_out(self.act(self.time_in(self.embed(tau).to(x.dtype))))  # (..., width)
+        batch = x.shape[:-1]
+        tau = torch.as_tensor(tau, dtype=x.dtype, device=x.device)
+        tau = tau.reshape((1,) * (len(batch) - tau.ndim) + tuple(tau.shape))  # same rank as batch
+        torch.broadcast_shapes(tau.shape, batch)  # raises if tau does not broadcast to the batch
+        if self.replicas is not None:  # baddbmm needs the replica dimension in full
+            tau = tau.expand(batch[0], *tau.shape[1:])
+        e = self.time_out(self.act(self.time_in(self.embed(tau).to(x.dtype))))  # (*tau.shape, width)
         h = self.x_in(x) + e                                                   # (..., width)
         for layer in self.hidden:
             h = layer(self.act(h))

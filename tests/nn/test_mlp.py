@@ -50,3 +50,32 @@ def test_replica_linear_init_matches_nn_linear():
         ref.bias.uniform_(-bound, bound, generator=g2)
     x = torch.randn(3, 5)
     assert torch.allclose(lin(x), ref(x), atol=1e-6)
+
+
+def test_one_noise_level_for_the_batch_equals_the_per_row_evaluation():
+    """A scalar or (1,) tau runs the time branch once and broadcasts it: the same output as tau
+    repeated on every row, up to the order of a float64 sum over at most 128 terms (rows of a
+    one-row and a many-row product are summed in different orders: |error| <= 128 eps sum|w x|,
+    about 1e-13 here), so 1e-12 tells a broadcasting slip (O(1)) from rounding."""
+    net = TimeMLP(2, 128, 2, 64, generator=torch.Generator().manual_seed(1)).double()
+    x = torch.randn(300, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    per_row = net(x, torch.full((300,), 0.7, dtype=torch.float64))
+    for tau in (0.7, torch.tensor(0.7, dtype=torch.float64), torch.tensor([0.7], dtype=torch.float64)):
+        assert torch.allclose(net(x, tau), per_row, rtol=0, atol=1e-12)
+    assert not torch.allclose(net(x, 0.71), per_row, rtol=0, atol=1e-6)  # tau does reach every row
+
+
+def test_replicas_broadcast_one_noise_level_per_replica():
+    R = 3
+    net = TimeMLP(2, 16, 1, 8, replicas=R, generator=torch.Generator().manual_seed(0)).double()
+    x = torch.randn(R, 7, 2, dtype=torch.float64)
+    levels = torch.tensor([[0.1], [0.5], [0.9]], dtype=torch.float64)        # (R, 1)
+    assert torch.allclose(net(x, levels), net(x, levels.expand(R, 7)), rtol=0, atol=1e-12)
+    assert torch.allclose(net(x, 0.5), net(x, torch.full((R, 7), 0.5, dtype=torch.float64)),
+                          rtol=0, atol=1e-12)
+
+
+def test_a_noise_level_of_another_batch_shape_is_refused():
+    net = TimeMLP(2, 16, 1, 8)
+    with pytest.raises(RuntimeError):
+        net(torch.randn(5, 2), torch.rand(4))
