@@ -19,11 +19,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import CompactHydraException, MissingConfigException, OverrideParseException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.config import register_schema
-from genlab.runs import is_complete, read_metrics
 from genlab.validation import error_line
 
 __all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "check_overrides",
@@ -79,7 +78,36 @@ def compose_config(overrides: list[str]):
         raise ConfigError(_one_line(exc)) from None
     finally:
         GlobalHydra.instance().clear()
+    _check_known_keys(cfg)
     return cfg
+
+
+def _leaf_keys(node, prefix: str = "") -> list[str]:
+    """The dotted keys of the leaves of a DictConfig (``hydra`` left out)."""
+    out = []
+    for k in node.keys():
+        if not prefix and k == "hydra":
+            continue
+        child = node._get_node(k)
+        if isinstance(child, DictConfig):
+            out += _leaf_keys(child, f"{prefix}{k}.")
+        else:
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def _check_known_keys(cfg) -> None:
+    """Refuse a key the schema does not know: ``+kde.bandwith=0.5`` or ``+foo=1`` would otherwise be
+    added by Hydra's ``+`` and then dropped without a word when the config becomes a RunConfig."""
+    from genlab.config import RunConfig
+
+    schema = OmegaConf.structured(RunConfig)
+    for key in _leaf_keys(cfg):
+        if OmegaConf.select(schema, key, default=_ABSENT) is _ABSENT:
+            raise ConfigError(f"unknown config key '{key}'")
+
+
+_ABSENT = object()
 
 
 def _check_no_missing(cfg) -> None:
@@ -188,12 +216,14 @@ def _train_task(cfg_node) -> dict:
     cfg = OmegaConf.to_object(cfg_node)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     cfg.out_dir = str(run_dir)
-    if cfg.skip_complete and is_complete(run_dir):
-        print(f"{run_dir}  complete already, skipped", flush=True)
-        return read_metrics(run_dir)
+    from genlab.run_guard import complete_run_of
     from genlab.training import TrainingDiverged
 
     try:
+        done = complete_run_of(cfg, run_dir) if cfg.skip_complete else None
+        if done is not None:
+            print(f"{run_dir}  complete already, skipped", flush=True)
+            return done
         result = run(cfg, run_dir, progress=cfg.progress)
     except (ValueError, TrainingDiverged) as exc:
         _fail(error_line(exc))

@@ -27,10 +27,11 @@ from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
 from genlab.device import resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
-from genlab.floor_cache import cached_floors
+from genlab.floor_cache import cached_floors, check_floor_cache
 from genlab.plots import plot_samples
-from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, \
-    ensure_writable_dir, is_complete, write_json, write_samples
+from genlab.run_guard import guard_run_dir, lock_run_dir, requeued, unlock_run_dir
+from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, ensure_writable_dir, \
+    write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainingDiverged
 from genlab.validation import check_in, check_positive_int
@@ -43,8 +44,6 @@ EXACT_METRICS = ("w1_law",) + SAMPLER_LAW_METRICS
 
 PICTURE_FILE = "samples.png"
 TIMINGS_FILE = "timings.json"
-#: keys that may differ between a run and its resumption
-_RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
 #: numbers that measure the machine, not the model: kept out of metrics.json (in timings.json),
 #: so that the same config and seed give a bit-identical metrics.json
 TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
@@ -105,6 +104,7 @@ def validate(cfg: RunConfig) -> None:
         cfg.icl.validate()
     if cfg.estimator == "gan":
         cfg.gan.validate()
+    check_floor_cache(cfg.eval.floor_cache)
     if cfg.eval.kde_reference and "tv" not in cfg.eval.metrics:
         raise ValueError("eval.kde_reference needs 'tv' in eval.metrics (kde_tv sits beside tv)")
     if not cfg.eval.metrics:
@@ -123,10 +123,16 @@ def validate(cfg: RunConfig) -> None:
 
 
 def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
-    """Create ``run_dir``, refuse what `guard_run_dir` refuses, and write config.yaml unless resuming."""
+    """Create ``run_dir``, take its lock (held until `_finish`), refuse what `guard_run_dir` refuses,
+    and write config.yaml unless resuming."""
     run_dir = ensure_writable_dir(run_dir)
-    if not guard_run_dir(cfg, run_dir):
-        atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    lock_run_dir(run_dir)
+    try:
+        if not guard_run_dir(cfg, run_dir):
+            atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    except BaseException:
+        unlock_run_dir(run_dir)
+        raise
     return run_dir
 
 
@@ -148,6 +154,7 @@ def _finish(run_dir: Path, out: dict) -> RunResult:
     timings = {k: out.pop(k) for k in TIMING_KEYS if k in out}
     write_json(run_dir / TIMINGS_FILE, timings)
     write_json(run_dir / METRICS_FILE, out)
+    unlock_run_dir(run_dir)
     return RunResult(run_dir=run_dir, metrics=out, timings=timings)
 
 
@@ -200,52 +207,6 @@ def record_divergence(prep: "Prepared", exc: TrainingDiverged, fit_seconds: floa
     _finish(prep.run_dir, {"diverged": 1, "diverged_step": exc.step,
                            "diverged_reason": " ".join(str(exc).split()),
                            "n": cfg.n, "seed": cfg.seed, "dim": prep.truth.dim, "fit_seconds": fit_seconds})
-
-
-def requeued() -> bool:
-    """Whether SLURM restarted this job (``SLURM_RESTART_COUNT`` > 0): it then resumes by itself."""
-    import os
-
-    return int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0) > 0
-
-
-def _flatten(tree, prefix: str = "") -> dict:
-    if isinstance(tree, dict):
-        out = {}
-        for k, v in tree.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: tree}
-
-
-def guard_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
-    """Refuse to overwrite a complete run, or to restart over an unfinished one without resume.
-
-    Returns whether the run resumes (its config.yaml is then kept as it is).
-
-    A run directory holding a checkpoint is continued only with ``resume=true``
-    (or under a SLURM requeue), and only by the same settings: its config.yaml
-    is compared key by key and the differing keys are named.
-    """
-    if is_complete(run_dir):
-        raise ValueError(f"out_dir {run_dir} holds a complete run (metrics.json); choose another out_dir "
-                         f"(or skip_complete=true to keep it)")
-    if not (run_dir / CHECKPOINT_DIR).is_dir() or not any((run_dir / CHECKPOINT_DIR).glob("*.pt")):
-        return False
-    if not (cfg.resume or requeued()):
-        raise ValueError(f"out_dir {run_dir} holds the checkpoint of an unfinished run; resume=true "
-                         f"continues it, or choose another out_dir")
-    try:
-        saved = _flatten(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE)))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"resume: cannot read {run_dir / CONFIG_FILE}: {exc}") from None
-    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg)))
-    diff = sorted(k for k in set(saved) | set(now)
-                  if k not in _RESUME_FREE_KEYS and saved.get(k, "<absent>") != now.get(k, "<absent>"))
-    if diff:
-        raise ValueError(f"resume: the checkpoint in {run_dir} belongs to a run with other settings; "
-                         f"differing keys: {', '.join(diff)}")
-    return True
 
 
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
@@ -335,7 +296,13 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     except TrainingDiverged as exc:
         record_divergence(prep, exc, time.perf_counter() - t_fit)
         raise
-    return evaluate_fitted(prep, fitted, fit_seconds=time.perf_counter() - t_fit)
+    except BaseException:
+        unlock_run_dir(prep.run_dir)
+        raise
+    try:
+        return evaluate_fitted(prep, fitted, fit_seconds=time.perf_counter() - t_fit)
+    finally:
+        unlock_run_dir(prep.run_dir)  # (evaluate_fitted released it already unless it raised)
 
 
 def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> RunResult:

@@ -34,7 +34,7 @@ from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
-from genlab.sweep import collect, format_value, launch, plan_sweep, write_rates_csv
+from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, launch, plan_sweep, write_rates_csv
 from genlab.validation import check_in, check_positive, check_positive_int, error_line
 
 __all__ = ["main"]
@@ -123,12 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         for other, extra in compare_args.items():
             plans.append(plan_sweep(other, [f"recipe={other}", *extra], xs, seeds, root,
                                     str(main_plan.sweep_dir / "compare" / other), launcher_args, x_key=x_key))
+        for plan in plans:  # before anything is written: another sweep's directory is refused
+            check_sweep_dir(plan)
     except (ConfigError, ValueError) as exc:
         print(error_line(exc), file=sys.stderr)
         return 2
 
     all_records, missing, failures = [], {}, []
     for plan in plans:
+        claim_sweep_dir(plan)  # also when every run is complete: the tables below are written there
         proc = launch(plan, progress=True)
         if proc is not None and proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]

@@ -28,6 +28,7 @@ from genlab.diffusion.replicas import (available_memory_bytes, fit_diffusion_rep
                                        replica_memory_bytes)
 from genlab.estimators import diffusion_fitted
 from genlab.experiment import RunResult, evaluate_fitted, prepare, run
+from genlab.run_guard import unlock_run_dir
 from genlab.runs import is_complete
 from genlab.training import TrainingDiverged
 from genlab.validation import error_line
@@ -42,8 +43,17 @@ def run_group(cfgs: list, run_dirs: list[Path], *, progress: bool = False) -> li
     """Fit the runs ``cfgs`` (same diffusion settings and minibatch) as one batched network; evaluate each.
 
     Returns each run's result; None for a run that failed (its one-line
-    message is printed to stderr).
+    message is printed to stderr).  Each run's directory is locked from its
+    `prepare` until it is written, and released however the group ends.
     """
+    try:
+        return _run_group(cfgs, run_dirs, progress=progress)
+    finally:
+        for d in run_dirs:
+            unlock_run_dir(d)
+
+
+def _run_group(cfgs: list, run_dirs: list[Path], *, progress: bool) -> list[RunResult | None]:
     preps = {}
     for i, (c, d) in enumerate(zip(cfgs, run_dirs)):
         try:

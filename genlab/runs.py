@@ -6,7 +6,8 @@ floor), ``samples.npz`` (array ``samples``, shape (m, d)) and a picture.
 Every file is written to a temporary name in the same directory and moved
 into place with ``os.replace``, which is atomic on POSIX: a reader sees the
 old file or the new one, never a prefix.  ``metrics.json`` is written last,
-so its presence marks a complete run.
+so its presence marks a complete run -- when it parses and agrees with
+config.yaml (`metrics_problem`), which only damage from outside can undo.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+import yaml
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "write_samples",
-           "read_metrics", "is_complete", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE", "CHECKPOINT_DIR",
+           "read_metrics", "is_complete", "metrics_problem", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE", "CHECKPOINT_DIR",
            "ensure_writable_dir"]
 
 METRICS_FILE = "metrics.json"
@@ -91,6 +93,41 @@ def read_metrics(run_dir: str | os.PathLike) -> dict:
     return json.loads((Path(run_dir) / METRICS_FILE).read_text())
 
 
+def metrics_problem(run_dir: str | os.PathLike) -> str | None:
+    """Why ``run_dir`` holds no complete run's record, or None if it holds one.
+
+    A complete run's metrics.json parses as a non-empty JSON object, and its
+    ``n`` and ``seed`` are those of the config.yaml beside it.  metrics.json is
+    written last and atomically, so only damage from outside (a truncated copy,
+    two writers before run directories were locked) makes one that is not.
+    """
+    run_dir = Path(run_dir)
+    try:
+        text = (run_dir / METRICS_FILE).read_text()
+    except FileNotFoundError:
+        return "no metrics.json"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"metrics.json cannot be read: {exc}"
+    try:
+        mx = json.loads(text)
+    except ValueError as exc:
+        return f"metrics.json does not parse as JSON ({exc})"
+    if not isinstance(mx, dict) or not mx:
+        return "metrics.json holds no metrics"
+    try:
+        saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+    except FileNotFoundError:
+        return "config.yaml is missing"
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return f"config.yaml cannot be read ({' '.join(str(exc).split())})"
+    if not isinstance(saved, dict):
+        return "config.yaml holds no config"
+    for key in ("n", "seed"):
+        if key in mx and key in saved and mx[key] != saved[key]:
+            return f"its {key} is {mx[key]}, and config.yaml says {saved[key]}"
+    return None
+
+
 def is_complete(run_dir: str | os.PathLike) -> bool:
-    """A run is complete when its metrics.json exists (it is written last, atomically)."""
-    return (Path(run_dir) / METRICS_FILE).is_file()
+    """A run is complete when its metrics.json is a complete run's record (`metrics_problem`)."""
+    return metrics_problem(run_dir) is None

@@ -34,9 +34,9 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from genlab.runs import CONFIG_FILE, METRICS_FILE
+from genlab.runs import CONFIG_FILE, METRICS_FILE, atomic_write_text, is_complete, read_metrics
 
-__all__ = ["SweepPlan", "plan_sweep", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
+__all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
            "row_means", "hydra_spelling"]
 
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
@@ -95,6 +95,58 @@ class SweepPlan:
 
     def expected(self) -> list[tuple]:
         return [(x, s) for x in self.xs for s in self.seeds]
+
+    def identity(self) -> dict:
+        """What makes this sweep this one: the recipe, the run overrides and the swept key (not its
+        values or the seeds, which a rerun may extend), as in the default directory's hash."""
+        return {"recipe": self.recipe, "overrides": sorted(self.overrides), "x_key": self.x_key}
+
+
+#: the file in a sweep directory that names the sweep it holds (`SweepPlan.identity`)
+SWEEP_FILE = "sweep.json"
+
+
+def check_sweep_dir(plan: SweepPlan) -> None:
+    """Refuse (ValueError, one line) a sweep directory that is not a writable directory or holds another sweep.
+
+    Another sweep's rates.json, rates.csv, tables and figures would be
+    overwritten by this one's.  The sweep a directory holds is read from its
+    sweep.json, or, for a directory written before sweep.json existed, from
+    the recipe named in its runs' config.yaml.
+    """
+    d = plan.sweep_dir
+    if not d.exists():
+        return
+    if not d.is_dir():
+        raise ValueError(f"rates.out_dir {d} is a file, not a directory; choose another rates.out_dir")
+    try:
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"rates.out_dir {d} is not writable: {exc.strerror or exc}") from None
+    mine = plan.identity()
+    try:
+        theirs = json.loads((d / SWEEP_FILE).read_text())
+    except FileNotFoundError:
+        names = {(yaml.safe_load(c.read_text()) or {}).get("name") for c in d.glob(f"runs/*/{CONFIG_FILE}")}
+        other = sorted(str(n) for n in names - {plan.recipe})
+        if other:
+            raise ValueError(f"rates.out_dir {d} holds runs of recipe {other[0]}, not {plan.recipe}; "
+                             f"choose another rates.out_dir") from None
+        return
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"rates.out_dir {d}: cannot read its {SWEEP_FILE}: {' '.join(str(exc).split())}") from None
+    if theirs != mine:
+        diff = [f"{k} {theirs.get(k)!r} there, {mine[k]!r} here" for k in mine if theirs.get(k) != mine[k]]
+        raise ValueError(f"rates.out_dir {d} holds another sweep ({'; '.join(diff)}); "
+                         f"choose another rates.out_dir")
+
+
+def claim_sweep_dir(plan: SweepPlan) -> None:
+    """Create the sweep directory and write its sweep.json (after `check_sweep_dir` passed)."""
+    plan.sweep_dir.mkdir(parents=True, exist_ok=True)
+    if not (plan.sweep_dir / SWEEP_FILE).is_file():
+        atomic_write_text(plan.sweep_dir / SWEEP_FILE, json.dumps(plan.identity(), indent=1) + "\n")
 
 
 def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
@@ -167,14 +219,14 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
 
     Returns the worst exit status of the processes and their stderr.
     """
-    todo = [(x, s) for x, s in plan.expected() if not (plan.run_dir(x, s) / METRICS_FILE).is_file()]
+    todo = [(x, s) for x, s in plan.expected() if not is_complete(plan.run_dir(x, s))]
     if not todo:
         return None
-    plan.sweep_dir.mkdir(parents=True, exist_ok=True)
+    claim_sweep_dir(plan)
     cmds, env = _commands(plan, todo)
     total = len(plan.expected())
 
-    def complete() -> int:
+    def complete() -> int:  # for the progress bar only: the presence of metrics.json, cheap to poll
         return sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
 
     with open(plan.sweep_dir / "sweep.log", "a") as log, \
@@ -220,11 +272,10 @@ def collect(plan: SweepPlan) -> tuple[list[RunRecord], list[tuple[int, int]]]:
     records, missing = [], []
     for x, s in plan.expected():
         d = plan.run_dir(x, s)
-        if not (d / METRICS_FILE).is_file():
+        if not is_complete(d):  # absent, or damaged from outside (runs.metrics_problem)
             missing.append((x, s))
             continue
-        records.append(RunRecord(recipe=plan.recipe, x=x, seed=s,
-                                 metrics=json.loads((d / METRICS_FILE).read_text()),
+        records.append(RunRecord(recipe=plan.recipe, x=x, seed=s, metrics=read_metrics(d),
                                  config=yaml.safe_load((d / CONFIG_FILE).read_text())))
     return records, missing
 

@@ -1,0 +1,222 @@
+"""Integrity of what runs and sweeps write (issue 18, item 1): one writer per run directory, a
+complete run is one whose files agree, a skipped run is this run, a floor cache that is checked,
+and a sweep directory that belongs to its sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+import metrics as M
+from genlab import floor_cache
+from genlab.cli import compose_config, main_entry
+from genlab.experiment import run
+from genlab.floor_cache import cached_floors
+from genlab.runs import is_complete, metrics_problem
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["recipe=empirical_gmm", "n=16", "eval.m=32", "eval.reps=2", "eval.metrics=[w1]", "eval.floor_cache=null",
+        "progress=false", "device=cpu"]
+
+
+def _snapshot(d: Path) -> dict:
+    return {p.relative_to(d): p.read_bytes() for p in d.rglob("*") if p.is_file()}
+
+
+def _train(argv, monkeypatch, capsys) -> tuple[int, str]:
+    """main_entry("train") in process: (exit code, stderr); stdout is kept in ``_train.out``."""
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    code = 0
+    try:
+        main_entry("train")
+    except SystemExit as exc:
+        code = exc.code or 0
+    cap = capsys.readouterr()
+    _train.out = cap.out
+    return code, cap.err
+
+
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory):
+    d = tmp_path_factory.mktemp("complete")
+    run(OmegaConf.to_object(compose_config(TINY)), d, progress=False)
+    return d
+
+
+# -- one writer per run directory -------------------------------------------------------------
+
+def test_a_run_into_a_directory_a_live_run_holds_is_refused_and_a_killed_holders_lock_is_taken(
+        tmp_path, monkeypatch, capsys):
+    d = tmp_path / "run"
+    d.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from genlab.run_guard import lock_run_dir; "
+                               "lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(120)", str(d)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = _snapshot(d)
+        code, err = _train([*TINY, f"out_dir={d}"], monkeypatch, capsys)
+        assert code == 2
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "is in use by a run that is still working" in lines[0], err
+        assert f"pid {holder.pid}" in lines[0]
+        assert _snapshot(d) == before and not (d / "metrics.json").exists()
+        assert (d / ".genlab.lock.holder").read_text().startswith(f"pid {holder.pid} on ")
+    finally:
+        holder.kill()  # SIGKILL: the lock file stays behind, the lock itself dies with its holder
+        holder.wait()
+    assert (d / ".genlab.lock").exists()
+    code, err = _train([*TINY, f"out_dir={d}"], monkeypatch, capsys)
+    assert code == 0, err
+    assert is_complete(d)
+
+
+def test_two_runs_started_at_once_into_one_directory_leave_one_consistent_run(tmp_path):
+    """The case of the issue: n = 500 and n = 3000 into one out_dir left config.yaml saying 500 beside
+    the metrics.json of 3000.  Now the second is refused, whether it finds the first working (the lock)
+    or finished (the complete run)."""
+    d = tmp_path / "run"
+    base = [a for a in TINY if not a.startswith("n=")] + ["eval.m=600", f"out_dir={d}"]
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train.py"), *base, f"n={n}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+             for n in (500, 3000)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], outs
+    refused = outs[[p.returncode for p in procs].index(2)][1].strip().splitlines()
+    assert len(refused) == 1 and ("in use by a run" in refused[0] or "holds a complete run" in refused[0]), refused
+    config = OmegaConf.load(d / "config.yaml")
+    assert json.loads((d / "metrics.json").read_text())["n"] == config.n
+    assert metrics_problem(d) is None
+
+
+# -- a complete run is one whose files agree ----------------------------------------------------
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda p: p.write_text(p.read_text()[:40]), "does not parse"),
+    (lambda p: p.write_text("{}"), "holds no metrics"),
+    (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "n": 3000})), "its n is 3000"),
+], ids=["truncated", "empty object", "another run's n"])
+def test_a_damaged_metrics_json_is_no_complete_run_and_skip_complete_does_the_run_again(
+        damage, why, complete, tmp_path, monkeypatch, capsys):
+    d = tmp_path / "run"
+    shutil.copytree(complete, d)
+    good = (d / "metrics.json").read_bytes()
+    damage(d / "metrics.json")
+    assert not is_complete(d) and why in metrics_problem(d)
+    code, err = _train([*TINY, f"out_dir={d}", "skip_complete=true"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "is no complete run's record" in err and why in err
+    assert (d / "metrics.json").read_bytes() == good  # the run done again, bit for bit
+
+
+def test_skip_complete_refuses_a_complete_run_of_other_settings(complete, tmp_path, monkeypatch, capsys):
+    d = tmp_path / "run"
+    shutil.copytree(complete, d)
+    before = _snapshot(d)
+    for argv, keys in ([[*TINY, "n=32"], "differing keys: n"],
+                       [["recipe=kde_gmm", "n=16", "eval.floor_cache=null", "device=cpu"], "estimator"]):
+        code, err = _train([*argv, f"out_dir={d}", "skip_complete=true"], monkeypatch, capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1, err
+        assert "holds a complete run with other settings" in lines[0] and keys in lines[0], err
+        assert _snapshot(d) == before
+    code, err = _train([*TINY, f"out_dir={d}", "skip_complete=true"], monkeypatch, capsys)  # its own settings
+    assert code == 0 and "complete already, skipped" in _train.out, err
+
+
+# -- the floor cache is checked on read ----------------------------------------------------------
+
+def _sampler(n, s):
+    return np.random.default_rng(s).normal(size=(n, 2))
+
+
+def _entry(tmp_path: Path, m: int = 100) -> Path:
+    """The cache file the floor of w1 at size m writes."""
+    before = set(tmp_path.glob("*.json"))
+    cached_floors(str(tmp_path), {"name": "g"}, _sampler, ["w1"], m=m, reps=2, seed=0)
+    (new,) = set(tmp_path.glob("*.json")) - before
+    return new
+
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "mean": 99.0})), "digest"),
+    (lambda p: p.write_text(p.read_text()[:30]), "does not parse"),
+    (lambda p: p.write_text("{}"), "fields are missing"),
+], ids=["mean edited to 99", "truncated", "empty object"])
+def test_a_damaged_floor_cache_entry_is_recomputed_with_a_warning(damage, why, tmp_path, capsys):
+    path = _entry(tmp_path)
+    damage(path)
+    floors = cached_floors(str(tmp_path), {"name": "g"}, _sampler, ["w1"], m=100, reps=2, seed=0)
+    direct = M.metric_floor(_sampler, "w1", 100, reps=2, seed=0)
+    assert floors["w1"].mean == direct.mean and floors["w1"].values == direct.values
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged" in err[0] and why in err[0], err
+    cached_floors(str(tmp_path), {"name": "g"}, _sampler, ["w1"], m=100, reps=2, seed=0)
+    assert capsys.readouterr().err == ""  # rewritten whole: read back without a word
+
+
+def test_an_entry_copied_under_another_keys_name_is_not_served(tmp_path, capsys):
+    small, large = _entry(tmp_path, m=100), _entry(tmp_path, m=150)
+    shutil.copy(small, large)
+    floors = cached_floors(str(tmp_path), {"name": "g"}, _sampler, ["w1"], m=150, reps=2, seed=0)
+    assert floors["w1"].m == 150
+    assert floors["w1"].mean == M.metric_floor(_sampler, "w1", 150, reps=2, seed=0).mean
+    assert "another key" in capsys.readouterr().err
+
+
+def test_the_cache_key_holds_the_code_that_computes_the_floor(tmp_path, monkeypatch):
+    _entry(tmp_path)
+    monkeypatch.setattr(floor_cache, "_code_fingerprint", lambda: "changed-metrics-code")
+    _entry(tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_a_floor_cache_that_is_a_file_is_refused_in_one_line(tmp_path):
+    f = tmp_path / "floors"
+    f.write_text("not a directory")
+    with pytest.raises(ValueError) as info:
+        cached_floors(str(f), {"name": "g"}, _sampler, ["w1"], m=50, reps=2, seed=0)
+    assert "\n" not in str(info.value) and "eval.floor_cache" in str(info.value) and "not a directory" in str(info.value)
+
+
+# -- a sweep directory belongs to its sweep -----------------------------------------------------
+
+SWEEP = ["recipe=empirical_gmm", "rates.n=[16,32]", "rates.seeds=1", "rates.compare=[]", "rates.metrics=[w1]",
+         "eval.m=32", "eval.reps=2",
+         "eval.metrics=[w1]", "eval.floor_cache=null", "device=cpu", "hydra/launcher=basic"]
+
+
+def test_rates_out_dir_holding_another_sweep_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
+    from genlab.rates_main import main
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "sweep"
+    assert main([*SWEEP, f"rates.out_dir={out}"]) == 0
+    assert json.loads((out / "sweep.json").read_text())["recipe"] == "empirical_gmm"
+    before = _snapshot(out)
+    capsys.readouterr()
+    others = [
+        (["recipe=kde_gmm", *SWEEP[1:]], "recipe 'empirical_gmm' there, 'kde_gmm' here"),
+        ([*SWEEP, "eval.reps=3"], "overrides"),
+    ]
+    for argv, words in others:
+        assert main([*argv, f"rates.out_dir={out}"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "holds another sweep" in lines[0] and words in lines[0], lines
+        assert _snapshot(out) == before
+    (out / "sweep.json").unlink()  # a directory written before sweep.json: its runs name their recipe
+    assert main(["recipe=kde_gmm", *SWEEP[1:], f"rates.out_dir={out}"]) == 2
+    assert "holds runs of recipe empirical_gmm, not kde_gmm" in capsys.readouterr().err
+    assert main([*SWEEP, "rates.seeds=2", f"rates.out_dir={out}"]) == 0  # its own sweep, one seed more
+    assert json.loads((out / "sweep.json").read_text())["recipe"] == "empirical_gmm"
+    assert os.path.isdir(out / "runs")
