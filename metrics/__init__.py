@@ -2,12 +2,15 @@
 
 A standalone library (numpy, scipy, torch and POT; nothing from genlab).
 Every function is pure, accepts numpy arrays and torch tensors alike,
-computes in float64 and returns python floats or small dataclasses.
+computes in float64 and returns python floats or small dataclasses; the
+``*_loss`` functions instead return torch tensors with their autograd graph.
 
 - :func:`wasserstein` (exact, 1-D and against a known 1-D law, sliced, Sinkhorn),
   :func:`gaussian_w2` (Bures closed form)
 - :func:`total_variation` and the named estimators ``tv_*``
-- :func:`mmd2_unbiased`; :func:`kl`, :func:`hellinger`
+- :func:`mmd2_unbiased`; :func:`energy_distance`; :func:`kl`, :func:`hellinger`
+- differentiable losses on torch tensors (a tensor with its graph out, for training):
+  :func:`sliced_wasserstein_loss`, :func:`mmd2_loss`, :func:`sinkhorn_loss`
 - :func:`noise_floor`, :func:`evaluate` (value, floor and CI per metric),
   :class:`Estimate`
 - :func:`fit_rate` (exponent with a seed-jackknife t interval; floors modelled in quadrature or cut)
@@ -15,10 +18,12 @@ computes in float64 and returns python floats or small dataclasses.
 """
 
 from .divergences import hellinger, kl
+from .energy import energy_distance
 from .estimate import Estimate
 from .evaluate import METRIC_NAMES, evaluate, metric_floor
 from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
+from .losses import mmd2_loss, sinkhorn_loss, sliced_wasserstein_loss
 from .mmd import median_bandwidth, mmd2_unbiased
 from .modes import ModeCoverage, ReverseKLNull, mode_coverage, mode_reverse_kl_null
 from .rates import FLOOR_MODELS, RateFit, fit_rate
@@ -44,6 +49,10 @@ __all__ = [
     "tv_classifier_lower_bound",
     "mmd2_unbiased",
     "median_bandwidth",
+    "energy_distance",
+    "sliced_wasserstein_loss",
+    "mmd2_loss",
+    "sinkhorn_loss",
     "kl",
     "hellinger",
     "noise_floor",

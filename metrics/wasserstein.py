@@ -34,7 +34,9 @@ from scipy import integrate, special
 from scipy.spatial.distance import cdist
 
 from ._validation import (
+    _to_numpy,
     as_points,
+    as_weight_columns,
     as_weights,
     check_in,
     check_p,
@@ -66,7 +68,8 @@ def wasserstein(
     max_points: int = 10_000,
     num_iter_max: int | None = None,
     tol: float = 1e-7,
-) -> float:
+    projections: Any = None,
+) -> float | np.ndarray:
     """The Wasserstein distance W_p between two samples (or a sample and a 1-D law).
 
     Parameters
@@ -116,10 +119,24 @@ def wasserstein(
         |S_eps - W_p^p| <= eps log(max(n, m)) for uniform weights; the value
         returned is max(S_eps, 0)^{1/p}.
     weights_x, weights_y : array_like, shape (n,) / (m,), optional
-        Probability weights (non-negative, summing to 1); uniform by default.
-        ``weights_y`` is ignored when ``y`` is a law.
+        Weights of the points: non-negative with a positive sum, normalised to
+        sum 1 in float64 (as POT and scipy take them; float32 weights are read
+        exactly, then normalised in float64); uniform by default. Negative, NaN or
+        inf entries and an all-zero vector raise ``ValueError``. ``weights_y`` is
+        ignored when ``y`` is a law.
+        ``weights_y`` of shape (m, nb), nb >= 2, gives nb target measures on the
+        same points y, each column normalised on its own; the call returns the nb
+        distances (POT's ``emd2(a, b, M)`` with b of shape (m, nb), and
+        ``sinkhorn2``), for ``"exact"``, ``"1d"`` and ``"sinkhorn"``; the cost
+        matrix, ``reg`` and the x self-term are computed once. Not for ``"sliced"``.
     n_projections : int, default 100
         Size of the projection bank (``"sliced"``).
+    projections : array_like, shape (k, d), optional
+        Directions for ``"sliced"``, one per row, used as given (not normalised:
+        a row of norm r scales its 1-D term by r^p); replaces the bank, so
+        ``n_projections`` and ``seed`` are then unused, and
+        ``projections=projection_bank(d, k, seed)`` gives the default value.
+        POT's ``projections=`` is the transpose, shape (d, k).
     seed : int, default 0
         Seed of the projection bank (``"sliced"``); nothing else is random.
     reg : float, optional
@@ -140,7 +157,7 @@ def wasserstein(
 
     Returns
     -------
-    float
+    float, or ndarray of shape (nb,) when ``weights_y`` has shape (m, nb)
         W_p (not W_p^p).
 
     Examples
@@ -154,6 +171,8 @@ def wasserstein(
     1.0
     >>> wasserstein([0.0], stats.cauchy(), p=1, method="1d")             # E|Y| = inf
     inf
+    >>> wasserstein([0.0, 1.0], [0.0, 1.0], weights_y=[[1, 0], [1, 1]]).tolist()  # two targets
+    [0.0, 0.5]
     """
     check_in("method", method, METHODS)
     p = check_p(p)
@@ -161,20 +180,32 @@ def wasserstein(
     if method == "1d" and _is_law(y):
         if x.shape[1] != 1:
             raise ValueError(f"x must be one-dimensional for a known law y, got dimension {x.shape[1]}")
-        wx = as_weights("weights_x", weights_x, x.shape[0])
+        wx = as_weights("weights_x", weights_x, x.shape[0], normalise=True)
         return float(_w1d_law_pp(x[:, 0], wx, y, p) ** (1.0 / p))
     y = as_points("y", y, dim=x.shape[1])
-    wx = as_weights("weights_x", weights_x, x.shape[0])
-    wy = as_weights("weights_y", weights_y, y.shape[0])
+    wx = as_weights("weights_x", weights_x, x.shape[0], normalise=True)
+    wy = as_weight_columns("weights_y", weights_y, y.shape[0])
     uniform = weights_x is None and weights_y is None
+    # nb target measures on the same points (POT's emd2 / sinkhorn2 with b of shape (m, nb)).
+    targets = [wy] if wy.ndim == 1 else list(wy.T)
+
+    def result(values):
+        w = [float(v ** (1.0 / p)) for v in values]
+        return w[0] if wy.ndim == 1 else np.array(w)
 
     if method == "1d":
         if x.shape[1] != 1:
             raise ValueError(f"x must be one-dimensional for method='1d', got dimension {x.shape[1]}")
-        return float(_w1d_samples_pp(x[:, 0], wx, y[:, 0], wy, p, uniform) ** (1.0 / p))
+        return result(_w1d_samples_pp(x[:, 0], wx, y[:, 0], b, p, uniform) for b in targets)
     if method == "sliced":
-        n_projections = check_positive_int("n_projections", n_projections)
-        theta = projection_bank(x.shape[1], n_projections, seed)
+        if wy.ndim == 2:
+            raise ValueError(f"weights_y: several targets (shape {wy.shape}) are for methods 'exact', "
+                             f"'1d' and 'sinkhorn'; call method='sliced' once per column")
+        if projections is None:
+            n_projections = check_positive_int("n_projections", n_projections)
+            theta = projection_bank(x.shape[1], n_projections, seed)
+        else:
+            theta = _as_projections(projections, x.shape[1])
         return float(_sliced_pp(x, wx, y, wy, p, theta, uniform) ** (1.0 / p))
 
     max_points = check_positive_int("max_points", max_points)
@@ -188,7 +219,8 @@ def wasserstein(
         if num_iter_max is None:
             num_iter_max = max(10**6, 10 * n * m)
         num_iter_max = check_positive_int("num_iter_max", num_iter_max)
-        return float(_emd_pp(wx, wy, _cost(x, y, p), num_iter_max) ** (1.0 / p))
+        c_xy = _cost(x, y, p)
+        return result(_emd_pp(wx, b, c_xy, num_iter_max) for b in targets)
     # sinkhorn
     num_iter_max = check_positive_int("num_iter_max", 100_000 if num_iter_max is None else num_iter_max)
     c_xy = _cost(x, y, p)
@@ -196,11 +228,14 @@ def wasserstein(
     if eps <= 0:
         raise ValueError("reg: the median cost is 0 (x and y coincide); pass reg explicitly")
     tol = check_positive("tol", tol)
-    ot_xy = _entropic_ot(wx, wy, c_xy, eps, num_iter_max, tol)
     ot_xx = _entropic_ot_symmetric(wx, _cost(x, x, p), eps, num_iter_max, tol)
-    ot_yy = _entropic_ot_symmetric(wy, _cost(y, y, p), eps, num_iter_max, tol)
-    s_eps = ot_xy - 0.5 * (ot_xx + ot_yy)
-    return float(max(s_eps, 0.0) ** (1.0 / p))
+    c_yy = _cost(y, y, p)
+    s_eps = [
+        _entropic_ot(wx, b, c_xy, eps, num_iter_max, tol)
+        - 0.5 * (ot_xx + _entropic_ot_symmetric(b, c_yy, eps, num_iter_max, tol))
+        for b in targets
+    ]
+    return result(max(s, 0.0) for s in s_eps)
 
 
 def projection_bank(d: int, n_projections: int = 100, seed: int = 0) -> np.ndarray:
@@ -224,6 +259,17 @@ def projection_bank(d: int, n_projections: int = 100, seed: int = 0) -> np.ndarr
     rng = np.random.default_rng(int(seed))
     g = rng.standard_normal((n_projections, d))
     return g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+def _as_projections(projections: Any, d: int) -> np.ndarray:
+    """User directions as float64 (k, d), one per row, or a ValueError naming ``projections``."""
+    arr = _to_numpy("projections", projections)
+    if arr.ndim != 2 or arr.shape[1] != d or arr.shape[0] == 0:
+        raise ValueError(f"projections must have shape (k, {d}), one direction per row as from "
+                         f"projection_bank (POT's projections= is the transpose); got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("projections contains NaN or inf")
+    return np.ascontiguousarray(arr)
 
 
 # ----------------------------------------------------------------------------- exact
