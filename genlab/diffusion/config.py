@@ -46,58 +46,112 @@ class DiffusionConfig:
     """Every setting of ``fit_diffusion``; see the module docstrings named beside each group."""
 
     # forward process (processes.py); beta_* apply to vp_linear, sigma_* to ve
+    #: the forward process: vp_ou (dx = -x dt + sqrt(2) dW; Chen et al. 2023, Oko et al. 2023), vp_linear
+    #: (Song et al. 2021, eq. 11) or ve (variance exploding, Song et al. 2021, eq. 9)
     process: str = "vp_ou"
+    #: horizon T in the process's time units: training times lie in [t0, T] and sampling starts from the
+    #: prior at T (vp_ou: alpha_T = e^-6 at T = 6)
     T: float = 6.0
+    #: early-stopping time, 0 < t0 < T: sampling ends and the model's density is defined at t0 (unused
+    #: when t0_c is set)
     t0: float = 1e-4
     #: t0 = t0_c n^(-t0_a) when t0_c is set, in place of t0 (Oko et al. 2023 let t0 shrink with n);
     #: on a density that jumps at its support's faces the offset TV(p0, p_t0) ~ sqrt(t0) stays below
     #: the TV rate n^(-s/(2s+d)) when t0_a >= 2s/(2s+d) (early_stopping.py)
     t0_c: Optional[float] = None
+    #: the exponent a >= 0 of t0 = t0_c n^(-a); non-zero only with t0_c set
     t0_a: float = 0.0
+    #: vp_linear's beta(0): beta(t) = beta_min + t (beta_max - beta_min) / T (Song et al. 2021, eq. 11)
     beta_min: float = 0.1
+    #: vp_linear's beta(T); the other processes ignore it
     beta_max: float = 20.0
+    #: ve's sigma_t^2 = sigma_min^2 ((sigma_max / sigma_min)^(2t/T) - 1); the other processes ignore it
     sigma_min: float = 0.01
+    #: ve's noise level at T (its prior is N(0, sigma_T^2 I) with sigma_T ~ sigma_max)
     sigma_max: float = 50.0
     # the score: learned, or a reference (oracle needs a mixture truth; kde's bandwidth h in
     # standardised coordinates, 0 = Silverman's rule)
+    #: learned (train the network), or a reference score with no training (reference.py): oracle (the
+    #: truth's exact noised score), empirical_optimal (the DSM minimiser on the n points), kde
     score: str = "learned"
+    #: bandwidth h of score=kde's Gaussian KDE (Wibisono, Wu & Yang 2024) in standardised coordinates
+    #: (0: Silverman's rule); the other scores ignore it
     score_bandwidth: float = 0.0
     # network (nn/mlp.py) and parametrisation (parametrisation.py)
+    #: what the network predicts: eps, score or x0 (converted to the score by Tweedie's formula)
     target: str = "x0"
+    #: EDM preconditioning (Karras et al. 2022, Table 1): c_in and c_noise, and c_skip, c_out for target x0;
+    #: false: the network sees (input_scale x_t, log sigma_t/alpha_t) and predicts the target directly
     precondition: bool = True
+    #: k: the network's input is c_in x_t of standard deviation k (EDM: k = 1), or k x_t without
+    #: preconditioning; k = 4 resolved the narrow modes of diffusion_gmm (parametrisation.py; Tancik et al. 2020)
     input_scale: float = 4.0
+    #: learn in z = (x - mean) / sd, per axis of the training set (then sigma_data = 1); false: in
+    #: data coordinates, with sigma_data the sd of all training coordinates
     standardize: bool = True
+    #: hidden width of the score MLP (nn/mlp.py)
     width: int = 128
+    #: hidden-to-hidden layers of the score MLP (0: one hidden layer)
     depth: int = 2
+    #: width of the sinusoidal embedding of the noise level c_noise = log(sigma_t / alpha_t)
+    #: (Vaswani et al. 2017; Ho et al. 2020)
     time_embed_dim: int = 64
+    #: the MLP's activation: silu, relu, gelu or tanh
     activation: str = "silu"
     # loss (loss.py)
+    #: law of the training times on [t0, T]: uniform in t, logsnr (log-SNR uniform: with weighting=eps
+    #: the ELBO weighting, Kingma et al. 2021), or edm (log-normal sigma, Karras et al. 2022)
     time_sampling: str = "logsnr"
+    #: loss weight w(t) on the eps-scale error: eps (w = 1, Ho et al. 2020) or edm (w = 1 + sigma~^2 /
+    #: sigma_data^2, Karras et al. 2022's lambda)
     weighting: str = "eps"
     # optimisation (training.py)
+    #: peak learning rate of (fused) Adam, betas (0.9, 0.999)
     lr: float = 2e-3
+    #: steps of linear learning-rate warmup from lr / warmup_steps to lr
     warmup_steps: int = 200
+    #: after warmup: constant, or cosine decay to 0 at the last step (Loshchilov & Hutter 2017)
     lr_schedule: str = "cosine"
+    #: minibatch size, drawn from the n points with replacement (min(batch_size, n))
     batch_size: int = 1024
+    #: optimiser steps
     steps: int = 6000
+    #: beta of the weight EMA ema <- beta ema + (1 - beta) theta; the EMA network is the one sampled and
+    #: scored (0: the last weights)
     ema_decay: float = 0.999
+    #: clip the gradient's global norm to this (null: no clipping)
     grad_clip: Optional[float] = 1.0
+    #: write <run>/checkpoints/last.pt every this many steps and at the end, for resume=true (0: no
+    #: checkpoint at all)
     checkpoint_every: int = 0
     # sampling (samplers.py)
+    #: sde_euler (reverse SDE, Euler-Maruyama), ode_euler, ode_heun (Karras et al. 2022, Alg. 1),
+    #: ode_adaptive (RK45), or diffusers' ddpm, ddim, dpm_solver, euler_discrete
     sampler: str = "sde_euler"
+    #: steps N of the sampler's time grid (ode_adaptive uses only its ends)
     sampler_steps: int = 200
+    #: time grid of the sampler and of the likelihood ODE: uniform in t, logsnr (uniform in log-SNR) or
+    #: edm (sigma^(1/7) uniform, Karras et al. 2022, eq. 5)
     grid: str = "edm"
     # likelihood (likelihood.py)
+    #: fixed steps of the probability-flow ODE solve behind log p, tv, kl (on `grid`)
     likelihood_steps: int = 48
+    #: the likelihood ODE's solver: rk4 (4 score evaluations a step) or heun (2)
     likelihood_method: str = "rk4"
     #: precision of the network in the likelihood ODE: float32, its training precision, is 2.6x
     #: faster than float64 and moved log p by at most 1.5e-6 on 6000 points (width 128,
     #: 2026-11-22), 1000x below the CI half-width of the TV it feeds; reference scores are float64
     likelihood_dtype: str = "float32"
+    #: divergence in the likelihood ODE: exact (d backward passes), hutchinson (Rademacher probes;
+    #: Grathwohl et al. 2019, FFJORD) or auto (exact for d <= 10)
     trace: str = "auto"
+    #: Rademacher probes per point of the Hutchinson trace estimator
     n_probes: int = 1
     # extra metrics (estimator.py)
+    #: times t at which score_error_t<t> = E||s_theta - s*||^2 (standardised coordinates) is reported,
+    #: on a Gaussian-mixture truth (empty: none)
     score_error_times: List[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])
+    #: exact draws of the noised truth per time for score_error_t<t>
     score_error_m: int = 2000
     # the early-stopping split (early_stopping.py): tv_t0 / kl_t0, the ODE density against the truth
     # noised to t0 on t0_m points of it (0: eval.m; each point costs a likelihood solve, as each of
@@ -105,9 +159,13 @@ class DiffusionConfig:
     # enters; 0: 10 eval.reps eval.m).  t0_inner importance draws per point estimate the noised
     # density of a truth with no closed form (a mixture's is exact): at 64 their bias was 2e-5 in
     # TV on the s = 1 density
+    #: report tv_t0 / kl_t0 and tv_offset beside tv / kl (when the truth has a density)
     t0_metrics: bool = True
+    #: points of the truth noised to t0 for tv_t0 / kl_t0, each a likelihood solve (0: eval.m)
     t0_m: int = 0
+    #: importance draws per point for the noised density of a truth with no closed form (a multiple of 8)
     t0_inner: int = 64
+    #: points for tv_offset = TV(truth, truth noised to t0), no model involved (0: 10 eval.reps eval.m)
     t0_offset_m: int = 0
 
     def validate(self) -> "DiffusionConfig":

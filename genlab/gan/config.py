@@ -32,20 +32,32 @@ class GANConfig:
     """Every setting of ``fit_gan``; see the module docstrings named beside each group."""
 
     # networks (networks.py)
+    #: k: the generator's latent z ~ N(0, I_k)
     latent_dim: int = 2
+    #: hidden width of the generator MLP
     g_width: int = 128
+    #: hidden layers of the generator MLP (0: one affine map)
     g_depth: int = 3
+    #: hidden width of the discriminator MLP
     d_width: int = 128
+    #: hidden layers of the discriminator MLP (0: one affine map)
     d_depth: int = 3
+    #: the generator's activation: relu, leaky_relu (slope 0.2), silu or tanh
     activation: str = "relu"
+    #: the discriminator's activation: relu, leaky_relu (slope 0.2), silu or tanh
     d_activation: str = "leaky_relu"
+    #: divide each discriminator weight matrix by its largest singular value, by one power iteration a
+    #: forward pass (Miyato et al. 2018)
     spectral_norm: bool = False
     #: PacGAN degree: the discriminator judges ``pack`` samples of one source at once (1: a plain GAN)
     pack: int = 2
+    #: the networks work in (x - mean) / sd, per axis of the training set (false: data coordinates)
     standardize: bool = True
     #: the networks see c (x - mean) / sd: the standardised data scaled by c (see estimator.py)
     input_scale: float = 1.0
     # loss (losses.py)
+    #: hinge (Lim & Ye 2017; Miyato et al. 2018), non_saturating (Goodfellow et al. 2014, the -log D
+    #: generator loss) or wgan_gp (Gulrajani et al. 2017)
     loss: str = "hinge"
     #: WGAN-GP penalty weight lambda (Gulrajani et al. 2017 use 10)
     gp_lambda: float = 10.0
@@ -58,24 +70,37 @@ class GANConfig:
     #: discriminator (critic) steps per generator step (WGAN-GP uses 5)
     critic_steps: int = 1
     # optimisation (training.py)
+    #: peak Adam learning rate of the generator (and of the discriminator unless d_lr is set)
     lr: float = 2e-3
     #: discriminator learning rate; null: the same as lr
     d_lr: Optional[float] = None
+    #: Adam's beta1 for both networks, in [0, 1) (0.5 as in DCGAN, Radford et al. 2016)
     beta1: float = 0.5
+    #: Adam's beta2 for both networks, in [0, 1)
     beta2: float = 0.999
+    #: packed samples per minibatch: each discriminator and generator step draws batch_size x pack
+    #: points (real ones from the n with replacement)
     batch_size: int = 128
     #: generator steps
     steps: int = 8000
+    #: generator steps of linear warmup of both learning rates
     warmup_steps: int = 0
+    #: after warmup: constant, or cosine decay to lr x min_lr_ratio at the last step
     lr_schedule: str = "cosine"
+    #: where the cosine schedule ends, as a fraction of the peak rate, in [0, 1]
     min_lr_ratio: float = 0.0
     #: EMA of the generator's weights (0: sample from the last weights)
     ema_decay: float = 0.99
+    #: write <run>/checkpoints/last.pt every this many generator steps; the end of training always
+    #: writes one (0: only then)
     checkpoint_every: int = 1000
     #: a discriminator whose mean |output| exceeds this has run away: the run stops
     max_critic: float = 1.0e4
     # training curve (monitor.py): W1 and mode statistics every monitor_every steps on monitor_m samples
+    #: a point of the training curve (training.png) every this many generator steps and at the end
+    #: (0: no curve)
     monitor_every: int = 500
+    #: EMA-generator samples, and truth samples, per point of the training curve
     monitor_m: int = 500
 
     def validate(self) -> "GANConfig":

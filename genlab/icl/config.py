@@ -26,38 +26,74 @@ class ICLConfig:
     """Every setting of `genlab.icl.run.run_icl`; the module named beside each group documents it."""
 
     # prompts (prompts.py)
+    #: the task family: linear (y = w . x), noisy_linear (+ sqrt(sigma2) eps), sparse_linear, or relu (a
+    #: two-layer ReLU teacher; Garg et al. 2022, Sec. 4)
     family: str = "noisy_linear"
+    #: input dimension d of x ~ N(0, Sigma)
     d: int = 5
-    k: int = 10  # in-context examples at the longest prefix: prompts hold k + 1 pairs
+    #: in-context examples at the longest prefix: prompts hold k + 1 pairs
+    k: int = 10
+    #: label-noise variance sigma^2 (0 for family=linear)
     sigma2: float = 0.25
+    #: prior variance tau^2 of the task: w ~ N(0, tau^2 I) (relu: output weights a_h ~ N(0, 2 tau^2 / H))
     tau2: float = 1.0
-    n_tasks: int = 0  # M, the finite task pool; 0 = w drawn fresh for every prompt
+    #: M, the finite task pool drawn once from the prior (Raventos et al. 2023); 0 = w drawn fresh for
+    #: every prompt (must be 0 for relu)
+    n_tasks: int = 0
+    #: input covariance Sigma, normalised to tr = d: isotropic, or skewed (eigenvalues proportional to
+    #: 1/i; Zhang, Frei & Bartlett 2024, Sec. 4.2)
     covariance: str = "isotropic"
-    sparsity: Optional[int] = None  # sparse_linear: non-zeros of w (None = max(1, d // 4))
+    #: sparse_linear: non-zeros of w, on a random support (null: max(1, d // 4))
+    sparsity: Optional[int] = None
+    #: hidden units H of the relu teacher
     relu_width: int = 100
     # model (models.py)
+    #: transformer (causal pre-LayerNorm GPT blocks on interleaved x, y tokens; Garg et al. 2022) or lsa
+    #: (one linear self-attention layer; Zhang, Frei & Bartlett 2024)
     model: str = "transformer"
+    #: the transformer's embedding width, a multiple of heads (lsa ignores it)
     width: int = 32
+    #: the transformer's number of blocks (lsa ignores it)
     depth: int = 6
+    #: the transformer's attention heads (lsa ignores it)
     heads: int = 2
     # optimisation (train.py); loss_positions None = "last" for lsa, "all" for transformer
+    #: peak Adam learning rate
     lr: float = 2e-3
+    #: steps of linear learning-rate warmup
     warmup_steps: int = 200
+    #: after warmup: constant, or cosine decay to 2% of lr at the last step
     lr_schedule: str = "cosine"
+    #: fresh prompts per training step
     batch_size: int = 128
+    #: training steps (no weight averaging: the last weights are evaluated)
     steps: int = 15000
+    #: clip the gradient's global norm to this (null: no clipping)
     grad_clip: Optional[float] = 1.0
-    #: write <run>/checkpoints/last.pt every this many steps (0: only at the end of training)
+    #: write <run>/checkpoints/last.pt every this many steps and at the end of training (0: no
+    #: checkpoint at all)
     checkpoint_every: int = 0
+    #: Adam's weight decay (an L2 term in the gradient, torch.optim.Adam)
     weight_decay: float = 0.0
+    #: all (squared error over every prefix, Garg et al. 2022) or last (the query after k examples only,
+    #: Zhang, Frei & Bartlett 2024); null: last for lsa, all for transformer
     loss_positions: Optional[str] = None
+    #: with loss_positions=all: uniform over prefixes, or relative (each prefix's error divided by its
+    #: running mean, so late prefixes weigh as much as early ones)
     loss_weighting: str = "relative"
     # evaluation (evaluate.py)
+    #: fresh-task prompts the model and baselines are scored on (>= 1280); with a task pool as many
+    #: again from the pool
     eval_prompts: int = 6400
+    #: bootstrap resamples of the evaluation prompts for the CIs of err_k and excess_ratio_k
     n_boot: int = 1000
+    #: neighbours of the k-nearest-neighbour baseline
     knn_neighbors: int = 3
+    #: penalty alpha of the lasso baseline (1/2)||y - X w||^2 + alpha ||w||_1 (sparse_linear only)
     lasso_alpha: float = 0.1
-    bayes_mc: int = 50000  # Monte Carlo draws of the exact finite-k Bayes-ridge risk (theory/icl.py)
+    #: Monte Carlo draws of the exact finite-k Bayes-ridge risk curve (theory/icl.py; isotropic
+    #: noisy_linear only)
+    bayes_mc: int = 50000
 
     def validate(self) -> "ICLConfig":
         check_in("family", self.family, FAMILIES)
