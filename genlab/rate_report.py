@@ -21,7 +21,7 @@ from genlab.theory import predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "floor_share_for", "QUADRATURE_FLOOR_METRICS",
            "SAMPLES_ARE_FIT_POINTS", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
-           "latex_table", "METRIC_TO_THEORY"]
+           "latex_table", "per_x_rows", "LATEX_PACKAGES", "METRIC_TO_THEORY"]
 
 #: sample plug-in distances: their floor is a bias that adds in quadrature (metrics.fit_rate's
 #: "quadrature" model); every other metric's floor is a resolution (the CI half-width of an unbiased
@@ -260,7 +260,44 @@ def _fmt_theory(r: MetricRate) -> str:
     return text
 
 
+def per_x_rows(r: MetricRate) -> list[dict]:
+    """One row per swept value of ``r``: runs, mean error over seeds with its 95% t-interval, mean floor,
+    and the point's part in the fit (``used``, ``left out``, or ``not fitted`` when no fit was possible).
+
+    The interval is the seed mean's: mean +- t_{S-1, 0.975} sd / sqrt(S) over the S runs at that x
+    (the spread that includes training randomness; one run has none, shown as '—').
+    """
+    from scipy import stats
+
+    used = set((r.fit or {}).get("used", []))
+    rows = []
+    for i, x in enumerate(r.xs):
+        vals = r.values[i][np.isfinite(r.values[i])]
+        fl = r.floors[i][np.isfinite(r.floors[i])]
+        row = {"x": x, "runs": int(vals.size), "mean": float(vals.mean()) if vals.size else None,
+               "ci_low": None, "ci_high": None, "floor": float(fl.mean()) if fl.size else None}
+        if vals.size >= 2:
+            half = float(stats.t.ppf(0.975, vals.size - 1) * vals.std(ddof=1) / math.sqrt(vals.size))
+            row["ci_low"], row["ci_high"] = row["mean"] - half, row["mean"] + half
+        row["in_fit"] = "not fitted" if r.fit is None else ("used" if float(x) in used else "left out")
+        rows.append(row)
+    return rows
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:.4g}"
+
+
+def _heading(r: MetricRate) -> str:
+    slope, ci = _fmt_fit(r)
+    text = f"{r.recipe} / {r.metric_label}: slope {slope}" + (f" {ci}" if ci != "—" else "")
+    if r.theory:
+        text += f"; theory {_fmt_theory(r)} ({r.theory['source']})"
+    return text
+
+
 def markdown_table(rates: list[MetricRate]) -> str:
+    """The slopes beside theory, then per metric the error at each swept value with its CI and floor."""
     lines = ["| recipe | metric | measured slope | 95% CI | points used (floor) | theory | expected at these n "
              "| CI | source |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rates:
@@ -268,20 +305,97 @@ def markdown_table(rates: list[MetricRate]) -> str:
         src = r.theory["source"] if r.theory else "—"
         lines.append(f"| {r.recipe} | {r.metric_label} | {slope} | {ci} | {_fmt_used(r)} | {_fmt_theory(r)} "
                      f"| {_fmt_expected(r)} | {ci_holds(r)} | {src} |")
+    for r in rates:
+        lines += ["", f"**{_heading(r)}**", "",
+                  f"| {r.x_key} | runs | mean error | 95% CI (over seeds) | floor | in the fit |", "|---|---|---|---|---|---|"]
+        for row in per_x_rows(r):
+            ci = "—" if row["ci_low"] is None else f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+            lines.append(f"| {format_value(row['x'])} | {row['runs']} | {_num(row['mean'])} | {ci} "
+                         f"| {_num(row['floor'])} | {row['in_fit']} |")
     return "\n".join(lines) + "\n"
 
 
+#: LaTeX's special characters in running text
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_TEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def _tex_float(v: float) -> str:
+    """``v`` to 4 significant digits in math mode's notation: 1.5e-05 -> 1.5\\times10^{-5}."""
+    text = f"{v:.4g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        text = f"{mant}\\times10^{{{int(exp)}}}"
+    return text
+
+
+def _tex_num(v) -> str:
+    return "--" if v is None else f"${_tex_float(v)}$"
+
+
+def _tex_theory(r: MetricRate) -> str:
+    """The theory exponent with its log factor, in math mode: $-0.333\\,(\\log n)^{0.5}$."""
+    if not r.theory:
+        return "--"
+    text = f"{r.theory['exponent']:+.3f}"
+    q = r.theory.get("log_power")
+    if q:
+        text += f"\\,(\\log n)^{{{q:g}}}"
+    elif q is None:
+        text += "\\times\\mathrm{polylog}"
+    return f"${text}$"
+
+
+def _tex_heading(r: MetricRate) -> str:
+    slope, ci = _fmt_fit(r)
+    text = f"{_tex(r.recipe)} / {_tex(r.metric_label)}: slope " + (f"${slope}$" if r.fit is not None else "not fitted")
+    if ci != "—":
+        text += f" ${ci}$"
+    if r.theory:
+        text += f"; theory {_tex_theory(r)} ({_tex(r.theory['source'])})"
+    return text
+
+
+def _tex_key(key: str) -> str:
+    return f"${key}$" if len(key) == 1 else f"\\texttt{{{_tex(key)}}}"
+
+
+#: what rates.tex needs in the including document's preamble
+LATEX_PACKAGES = ("booktabs",)
+
+
 def latex_table(rates: list[MetricRate]) -> str:
+    """rates.tex: the slope table and, per metric, the error at each swept value (booktabs rules).
+
+    Meant for ``\\input{rates.tex}`` in a document whose preamble loads the packages in
+    `LATEX_PACKAGES` (named in the file's first line).
+    """
     rows = []
     for r in rates:
         slope, ci = _fmt_fit(r)
-        th = f"${_fmt_theory(r)}$" if r.theory else "--"
-        recipe = r.recipe.replace("_", r"\_")
-        metric = r.metric_label.replace("_", r"\_")
+        th = _tex_theory(r)
         ci_tex = ci.replace("[", "$[").replace("]", "]$") if ci != "—" else "--"
         slope_tex = f"${slope}$" if r.fit is not None else "not fitted"
-        used = _fmt_used(r).replace("—", "--")
+        used = _tex(_fmt_used(r).replace("—", "--"))
         exp = f"${_fmt_expected(r)}$" if r.expected else "--"
-        rows.append(f"{recipe} & {metric} & {slope_tex} & {ci_tex} & {used} & {th} & {exp} \\\\")
-    return ("\\begin{tabular}{llrclrr}\n\\toprule\nrecipe & metric & slope & 95\\% CI & points used & theory "
-            "& expected \\\\\n\\midrule\n" + "\n".join(rows) + "\n\\bottomrule\n\\end{tabular}\n")
+        src = _tex(r.theory["source"]) if r.theory else "--"
+        rows.append(f"{_tex(r.recipe)} & {_tex(r.metric_label)} & {slope_tex} & {ci_tex} & {used} & {th} & {exp} "
+                    f"& {src} \\\\")
+    needs = ", ".join("\\usepackage{" + p + "}" for p in LATEX_PACKAGES)
+    out = [f"% rates.tex: \\input this file; the preamble needs {needs}",
+           "\\begin{tabular}{llrclrrp{0.3\\linewidth}}", "\\toprule",
+           "recipe & metric & slope & 95\\% CI & points used & theory & expected & source \\\\", "\\midrule",
+           *rows, "\\bottomrule", "\\end{tabular}"]
+    for r in rates:
+        out += ["", "\\medskip", "", _tex_heading(r), "", "\\begin{tabular}{rrrcrl}", "\\toprule",
+                f"{_tex_key(r.x_key)} & runs & mean error & 95\\% CI (over seeds) & floor & in the fit \\\\", "\\midrule"]
+        for row in per_x_rows(r):
+            ci = "--" if row["ci_low"] is None else f"$[{_tex_float(row['ci_low'])}, {_tex_float(row['ci_high'])}]$"
+            out.append(f"{format_value(row['x'])} & {row['runs']} & {_tex_num(row['mean'])} & {ci} "
+                       f"& {_tex_num(row['floor'])} & {row['in_fit']} \\\\")
+        out += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(out) + "\n"

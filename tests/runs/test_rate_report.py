@@ -2,6 +2,7 @@
 is 'not fitted'; a lower bound is marked in rates.json, rates.md and rates.tex (issue 14)."""
 
 import numpy as np
+import pytest
 
 from genlab.rate_report import fit_metric, floor_model_for, latex_table, markdown_table
 from genlab.sweep import RunRecord
@@ -83,3 +84,77 @@ def test_expected_finite_n_slope_sits_beside_theory_and_the_ci_is_read_against_b
     # the sampled w1 has another expectation: no expected slope is attached to it
     assert fit_metric([RunRecord("r", r.x, r.seed, {"w1": r.metrics["w1_law"], "w1_floor": 1e-4}, config)
                        for r in recs], "r", "w1", ns, list(range(5)), 3.0).expected is None
+
+
+def _rate_with_a_left_out_point():
+    from genlab.rate_report import MetricRate
+
+    values = np.array([[0.20, 0.21, 0.23], [0.15, 0.16, 0.14], [0.10, np.nan, 0.11], [0.004, 0.005, 0.004]])
+    fit = {"slope": -0.5, "slope_ci_low": -0.6, "slope_ci_high": -0.4, "used": [250.0, 500.0, 1000.0],
+           "ns": [250.0, 500.0, 1000.0, 2000.0], "floor_model": "cut", "left_out": [2000.0]}
+    theory = {"exponent": -1 / 3, "source": "Tsybakov (2009) & 50% of ~x_y", "log_power": 0.5}
+    return MetricRate("kde_gmm", "tv", [250, 500, 1000, 2000], values, np.full((4, 3), 0.003), fit, None, theory,
+                      None)
+
+
+def test_per_n_rows_give_the_seed_mean_with_its_t_interval_and_the_floor():
+    from scipy import stats
+
+    from genlab.rate_report import per_x_rows
+
+    rows = per_x_rows(_rate_with_a_left_out_point())
+    v = np.array([0.20, 0.21, 0.23])
+    half = stats.t.ppf(0.975, 2) * v.std(ddof=1) / np.sqrt(3)
+    assert rows[0]["runs"] == 3 and abs(rows[0]["mean"] - v.mean()) < 1e-15
+    assert abs(rows[0]["ci_low"] - (v.mean() - half)) < 1e-15 and abs(rows[0]["ci_high"] - (v.mean() + half)) < 1e-15
+    assert rows[2]["runs"] == 2 and abs(rows[2]["mean"] - 0.105) < 1e-15      # the missing run is not a zero
+    assert [r["in_fit"] for r in rows] == ["used", "used", "used", "left out"]
+    assert all(abs(r["floor"] - 0.003) < 1e-15 for r in rows)
+
+
+def test_tables_carry_per_n_errors_floors_and_the_theory_with_its_log_factor_and_source():
+    r = _rate_with_a_left_out_point()
+    md = markdown_table([r])
+    assert "| 2000 | 3 | 0.004333 |" in md and "| 0.003 | left out |" in md
+    assert "theory -0.333 (log n)^0.5 (Tsybakov (2009) & 50% of ~x_y)" in md
+    tex = latex_table([r])
+    assert tex.splitlines()[0] == r"% rates.tex: \input this file; the preamble needs \usepackage{booktabs}"
+    assert r"$-0.333\,(\log n)^{0.5}$" in tex and r"Tsybakov (2009) \& 50\% of \textasciitilde{}x\_y" in tex
+    assert r"2000 & 3 & $0.004333$" in tex and "left out" in tex
+
+
+def test_every_latex_row_has_its_columns_and_the_braces_balance():
+    import re
+
+    tex = latex_table([_rate_with_a_left_out_point()])
+    assert tex.count("{") - tex.count(r"\{") == tex.count("}") - tex.count(r"\}")
+    assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 2
+    for block in tex.split(r"\begin{tabular}")[1:]:
+        depth, end = 0, 0
+        for end, c in enumerate(block):  # the column spec: the balanced {...} after \begin{tabular}
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            if depth == 0:
+                break
+        cols = len(re.sub(r"p\{[^}]*\}", "p", block[1:end]))
+        body = block.split(r"\end{tabular}")[0]
+        for line in body.splitlines():
+            if line.endswith(r"\\"):
+                assert line.replace(r"\&", "").count("&") == cols - 1, line
+
+
+def test_rates_tex_compiles_with_the_packages_it_names(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (Debian: texlive-latex-base texlive-latex-recommended)")
+    from genlab.rate_report import LATEX_PACKAGES
+
+    (tmp_path / "rates.tex").write_text(latex_table([_rate_with_a_left_out_point()]))
+    preamble = "".join(f"\\usepackage{{{p}}}\n" for p in LATEX_PACKAGES)
+    (tmp_path / "doc.tex").write_text(f"\\documentclass{{article}}\n{preamble}\\begin{{document}}\n"
+                                      f"\\input{{rates.tex}}\n\\end{{document}}\n")
+    proc = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 0
