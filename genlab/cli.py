@@ -26,7 +26,7 @@ from genlab.config import register_schema
 from genlab.validation import error_line
 
 __all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "check_overrides",
-           "compose_config"]
+           "compose_config", "usage"]
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -228,6 +228,9 @@ def _train_task(cfg_node) -> dict:
     except (ValueError, TrainingDiverged) as exc:
         _fail(error_line(exc))
         return None
+    except KeyboardInterrupt:
+        _interrupted(f"{run_dir} keeps its config.yaml and last checkpoint (if one was written); "
+                     f"resume=true continues the run")
     _print_metrics(result.metrics)
     print(result.headline(), flush=True)
     return result.metrics
@@ -265,6 +268,33 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def usage(task: str) -> str:
+    """The help printed for ``--help`` without a recipe: how to call, the recipes, where the keys are."""
+    script = {"train": "train.py", "rates": "rates.py"}[task]
+    what = {"train": "train one estimator on a known truth and evaluate it against the truth",
+            "rates": "sweep a recipe over n and seeds, fit rates and draw them beside theory"}[task]
+    return "\n".join([
+        f"usage: python scripts/{script} recipe=NAME [key=value ...]" + ("  [-m key=a,b,c ...]" if task == "train" else ""),
+        "",
+        f"{script}: {what}.",
+        "",
+        "recipes: " + ", ".join(available_recipes()),
+        "",
+        "python scripts/train.py recipe=NAME --help   that recipe's config, every key with its value"
+        + ("" if task == "train" else " (rates.py takes the same keys, and rates.*)"),
+        "python scripts/train.py recipe=NAME --cfg job   the resolved config, without running",
+        "keys: README.md (What a run writes, Rates); overrides use Hydra's grammar (key=value, +key, ~key)",
+    ])
+
+
+def _interrupted(what: str) -> None:
+    """End on SIGINT with one line (Hydra would print the KeyboardInterrupt's traceback) and exit 130."""
+    import sys
+
+    print(error_line(f"interrupted (SIGINT): {what}"), file=sys.stderr, flush=True)
+    sys.exit(130)
+
+
 _TASKS = {"train": _train_task}
 
 
@@ -275,6 +305,10 @@ def main_entry(task: str) -> None:
     import hydra
 
     argv = sys.argv[1:]
+    if any(a in ("--help", "-h") for a in argv) and not any(a.split("=", 1)[0].lstrip("+~") == "recipe"
+                                                             for a in argv):
+        print(usage(task))  # Hydra's own help composes the config, which needs a recipe
+        return
     try:
         if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in argv):
             check_overrides(argv)
@@ -290,7 +324,10 @@ def main_entry(task: str) -> None:
     failures = tempfile.mkdtemp(prefix="genlab-sweep-")
     os.environ[_FAILURES_ENV] = failures
     try:
-        hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()
+        try:
+            hydra.main(config_path=str(RECIPES_DIR), config_name="config", version_base="1.3")(_TASKS[task])()
+        except KeyboardInterrupt:  # outside a run (Hydra's set-up, a sweep between its jobs)
+            _interrupted("complete runs are kept; rerun the command to continue")
         failed = len(os.listdir(failures))
     finally:
         shutil.rmtree(failures, ignore_errors=True)

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 
 import metrics as M
 from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
-from genlab.device import resolve_device
+from genlab.device import check_fits_in_memory, resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
 from genlab.floor_cache import cached_floors, check_floor_cache
@@ -88,12 +88,36 @@ def _format_estimate(name: str, mx: dict) -> str:
     return text
 
 
+#: estimators that cannot fit one point, and why
+_NEEDS_TWO_POINTS = {"kde": "its bandwidth rule (kde.bandwidth) needs a spread or a held-out split",
+                     "diffusion": "it standardises the data by their standard deviation (diffusion.standardize)",
+                     "gan": "it standardises the data by their standard deviation (gan.standardize)"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def validate(cfg: RunConfig) -> None:
     """Checks that compose cannot make (values, not types); ValueError naming the key."""
     check_positive_int("n", cfg.n)
     check_positive_int("eval.m", cfg.eval.m)
     check_positive_int("eval.reps", cfg.eval.reps)
     check_in("estimator", cfg.estimator, ESTIMATORS)
+    if cfg.eval.m < 2:
+        raise ValueError(f"eval.m must be at least 2 (a floor compares two samples of eval.m points, and "
+                         f"MMD^2_u needs 2), got {cfg.eval.m}")
+    why = _NEEDS_TWO_POINTS.get(cfg.estimator)
+    if cfg.estimator in ("diffusion", "gan") and not getattr(cfg, cfg.estimator).standardize:
+        why = None
+    if cfg.estimator == "kde" and _is_number(cfg.kde.bandwidth):
+        why = None
+    if cfg.n < 2 and why:
+        raise ValueError(f"n must be at least 2 for estimator '{cfg.estimator}' ({why}), got {cfg.n}")
     if cfg.device not in ("auto", "cpu") and not cfg.device.startswith("cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if cfg.estimator == "kde":
@@ -272,6 +296,9 @@ def prepare(cfg: RunConfig, run_dir: str | Path) -> Prepared:
     device = resolve_device(cfg.device)
     truth = build_truth(cfg)
     check_metrics_for_truth(cfg, truth)
+    # the n training points and 2 x eval.m evaluation points in float64, before anything is allocated
+    check_fits_in_memory(f"n = {cfg.n} with eval.m = {cfg.eval.m} (d = {truth.dim})",
+                         8.0 * truth.dim * (cfg.n + 2 * cfg.eval.m))
     run_dir = _open_run_dir(cfg, run_dir)
     x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
     return Prepared(cfg, truth, run_dir, device, x_train,

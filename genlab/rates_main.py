@@ -95,8 +95,39 @@ def _compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
             f"eval.metrics=[{','.join(usable)}]"]
 
 
+def _stale_runs(plan, records) -> str | None:
+    """Why complete runs of ``plan`` cannot be aggregated with this command, or None.
+
+    A sweep skips its complete runs; one made with other settings than the
+    command now gives (a recipe or a default edited since) would be reported as
+    this sweep's.  The runs' config.yaml are compared with the config this
+    command composes, on the keys both have, apart from the swept key and the seed.
+    """
+    from genlab.run_guard import config_differences
+
+    if not records:
+        return None
+    r0 = records[0]
+    cfg = compose_config([f"recipe={plan.recipe}", *plan.overrides, f"{plan.x_key}={format_value(r0.x)}",
+                          f"seed={r0.seed}"])
+    for r in records:
+        diff = config_differences(plan.run_dir(r.x, r.seed), cfg, "rates", ignore=(plan.x_key, "seed"),
+                                  common_only=True)
+        if diff:
+            return (f"the complete run {plan.run_dir(r.x, r.seed)} was made with other settings than this "
+                    f"command gives (differing keys: {', '.join(diff)}; a recipe or a default changed since?); "
+                    f"move it away to rerun it, or choose another rates.out_dir")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("--help", "-h") for a in argv):
+        from genlab.cli import usage
+
+        print(usage("rates"))
+        print(__doc__)
+        return 0
     try:
         check_overrides(argv)
         run_args, launcher_args = _split(argv)
@@ -132,11 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     all_records, missing, failures = [], {}, []
     for plan in plans:
         claim_sweep_dir(plan)  # also when every run is complete: the tables below are written there
-        proc = launch(plan, progress=True)
+        try:
+            proc = launch(plan, progress=True)
+        except KeyboardInterrupt:
+            n_done = sum(len(collect(p)[0]) for p in plans)
+            print(error_line(f"interrupted (SIGINT): {main_plan.sweep_dir} keeps its {n_done} complete run(s) and "
+                             f"the checkpoints of the others; rerun the same command to continue"),
+                  file=sys.stderr, flush=True)
+            return 130
         if proc is not None and proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
             failures.append(f"{plan.recipe}: {last}")
         records, miss = collect(plan)
+        stale = _stale_runs(plan, records)
+        if stale:
+            print(error_line(f"{plan.recipe}: {stale}"), file=sys.stderr, flush=True)
+            return 2
         all_records += records
         if miss:
             missing[plan.recipe] = miss

@@ -169,4 +169,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the sweep's parent stops its jobs with SIGINT: one line, not a traceback
+        _error("interrupted (SIGINT): the runs written so far are complete; the others keep their checkpoints")
+        sys.exit(130)

@@ -42,7 +42,10 @@ __all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_
 LOCK_FILE = ".genlab.lock"
 HOLDER_FILE = ".genlab.lock.holder"
 #: keys that may differ between a run and its resumption (or a skipped rerun)
-RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete")
+RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete", "eval.floor_cache")
+
+#: keys that configure a sweep (scripts/rates.py), never the run itself
+SWEEP_ONLY_PREFIX = "rates."
 
 #: run directory (resolved) -> open file holding its lock, for the runs this process works on
 _HELD: dict[Path, object] = {}
@@ -99,18 +102,21 @@ def _flatten(tree, prefix: str = "") -> dict:
     return {prefix[:-1]: tree}
 
 
-def config_differences(run_dir: Path, cfg, what: str) -> list[str]:
+def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
     """The keys (sorted, flattened) where ``run_dir``'s config.yaml and ``cfg`` differ.
 
     ``what`` names the check in the error raised when config.yaml cannot be read.
+    ``ignore``: further keys to leave out; ``common_only``: compare only the keys
+    both have (a key added to the schema since the run was made is no difference).
     """
     try:
         saved = _flatten(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE)))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{what}: cannot read {run_dir / CONFIG_FILE}: {' '.join(str(exc).split())}") from None
-    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg)))
-    return sorted(k for k in set(saved) | set(now)
-                  if k not in RESUME_FREE_KEYS and saved.get(k, "<absent>") != now.get(k, "<absent>"))
+    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg))
+    keys = set(saved) & set(now) if common_only else set(saved) | set(now)
+    return sorted(k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore
+                  and not k.startswith(SWEEP_ONLY_PREFIX) and saved.get(k, "<absent>") != now.get(k, "<absent>"))
 
 
 def _warn_damaged(run_dir: Path) -> None:

@@ -42,6 +42,20 @@ __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWE
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
 
 
+#: keys that name where something is kept, not what a run computes: passed to the jobs, but left out
+#: of run-directory names, of the sweep's hash and identity (and of resume's comparison, run_guard)
+PATH_KEYS = ("eval.floor_cache",)
+
+
+#: keys left out of a run directory's name: Hydra's ``override_dirname.exclude_keys`` in
+#: recipes/config.yaml must name the same (tested), so that SweepPlan.run_dir is Hydra's directory
+DIRNAME_FREE_KEYS = ("recipe", "out_dir", "progress", "device", "skip_complete", "resume", *PATH_KEYS)
+
+
+def _identity_overrides(overrides: list[str]) -> list[str]:
+    return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+") not in PATH_KEYS)
+
+
 #: the longest file name most file systems take (ext4, xfs, NFS)
 MAX_NAME_BYTES = 255
 
@@ -90,7 +104,7 @@ class SweepPlan:
         return self.runs_dir / ",".join(items)
 
     def _dirname_overrides(self) -> list[str]:
-        skip = ("out_dir=", "progress=", "device=", "skip_complete=", "resume=")
+        skip = tuple(f"{k}=" for k in DIRNAME_FREE_KEYS)
         return [o for o in self.overrides if not o.startswith(skip)]
 
     def expected(self) -> list[tuple]:
@@ -99,7 +113,7 @@ class SweepPlan:
     def identity(self) -> dict:
         """What makes this sweep this one: the recipe, the run overrides and the swept key (not its
         values or the seeds, which a rerun may extend), as in the default directory's hash."""
-        return {"recipe": self.recipe, "overrides": sorted(self.overrides), "x_key": self.x_key}
+        return {"recipe": self.recipe, "overrides": _identity_overrides(self.overrides), "x_key": self.x_key}
 
 
 #: the file in a sweep directory that names the sweep it holds (`SweepPlan.identity`)
@@ -164,7 +178,7 @@ def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
     # a key given twice: the last value wins, as in Hydra (and only it names the job's directory)
     run_overrides = list({o.split("=", 1)[0]: o for o in run_overrides
                           if o.split("=", 1)[0] != x_key}.values())
-    key = json.dumps([recipe, sorted(run_overrides)] + ([] if x_key == "n" else [x_key]))
+    key = json.dumps([recipe, _identity_overrides(run_overrides)] + ([] if x_key == "n" else [x_key]))
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     sweep_dir = Path(out_dir) if out_dir else root / "runs" / recipe / f"rates-{digest}"
     plan = SweepPlan(recipe=recipe, overrides=run_overrides, xs=list(xs), seeds=list(seeds),
@@ -239,12 +253,16 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
             err = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty job cannot block on it
             procs.append((subprocess.Popen(cmd, stdout=log, stderr=err, text=True, env=env), err))
         done = total - len(todo)
-        while any(p.poll() is None for p, _ in procs):
-            time.sleep(0.5)
-            now = complete()
-            if now > done:
-                bar.update(now - done)
-                done = now
+        try:
+            while any(p.poll() is None for p, _ in procs):
+                time.sleep(0.5)
+                now = complete()
+                if now > done:
+                    bar.update(now - done)
+                    done = now
+        except KeyboardInterrupt:  # stop every job (each keeps its checkpoint) before passing it on
+            _stop(procs)
+            raise
         if complete() > done:
             bar.update(complete() - done)
         stderr = ""
@@ -254,6 +272,23 @@ def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedPro
             err.close()
         log.write(stderr)
     return subprocess.CompletedProcess(cmds, max(p.returncode for p, _ in procs), "", stderr)
+
+
+def _stop(procs, grace: float = 10.0) -> None:
+    """SIGINT to the jobs still running (a terminal's Ctrl-C has sent it already), then SIGKILL after ``grace`` s."""
+    import signal
+
+    for p, _ in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for p, err in procs:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        err.close()
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from genlab.device import resolve_device
+from genlab.device import available_memory_bytes, resolve_device
 from genlab.diffusion.config import DiffusionConfig
 from genlab.diffusion.estimator import (DiffusionModel, score_model, score_network, standardisation,
                                         train_batch_size, train_config, train_stats)
@@ -69,18 +69,6 @@ def replica_memory_bytes(cfg: DiffusionConfig, d: int, n: int) -> int:
     batch = train_batch_size(cfg, n)
     acts = batch * ((3 * cfg.depth + 10) * w + e + 4 * d)
     return 4 * (5 * params + acts + n * d)
-
-
-def available_memory_bytes() -> int:
-    """Memory the system can still give (Linux ``MemAvailable``; else free physical pages)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor], *, seeds: Sequence[int],

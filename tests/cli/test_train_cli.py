@@ -130,3 +130,18 @@ def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path):
     assert message in err, err
     assert "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
+
+
+@pytest.mark.parametrize("script", ["train.py", "rates.py"])
+def test_help_without_a_recipe_prints_usage_and_the_recipes(script, tmp_path):
+    """Hydra's --help composes the config, which needs a recipe: it printed a traceback (issue 18)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, str(root / "scripts" / script), "--help"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith(f"usage: python scripts/{script} recipe=NAME")
+    assert "diffusion_gmm" in proc.stdout and "--cfg job" in proc.stdout

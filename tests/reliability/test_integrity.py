@@ -220,3 +220,23 @@ def test_rates_out_dir_holding_another_sweep_is_refused_before_anything_is_writt
     assert main([*SWEEP, "rates.seeds=2", f"rates.out_dir={out}"]) == 0  # its own sweep, one seed more
     assert json.loads((out / "sweep.json").read_text())["recipe"] == "empirical_gmm"
     assert os.path.isdir(out / "runs")
+
+
+def test_a_complete_run_of_other_settings_in_a_sweep_is_not_aggregated_as_its_own(tmp_path, monkeypatch, capsys):
+    """A rerun skips complete runs; one made before the recipe (or a default) changed would be passed off
+    as this sweep's.  Here a run's config.yaml says eval.seed 7, which this command does not give."""
+    from genlab.rates_main import main
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "sweep"
+    assert main([*SWEEP, f"rates.out_dir={out}"]) == 0
+    victim = sorted(out.glob("runs/*/config.yaml"))[0]
+    cfg = OmegaConf.load(victim)
+    cfg.eval.seed = 7
+    OmegaConf.save(cfg, victim)
+    rates_before = (out / "rates.json").read_bytes()
+    capsys.readouterr()
+    assert main([*SWEEP, f"rates.out_dir={out}"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "was made with other settings" in lines[0] and "differing keys: eval.seed" in lines[0]
+    assert (out / "rates.json").read_bytes() == rates_before

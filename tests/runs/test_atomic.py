@@ -42,3 +42,16 @@ def test_unwritable_dir_is_a_value_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="out_dir"):
         runs.ensure_writable_dir(blocker / "sub")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_get_the_mode_open_would_give_them(tmp_path, umask, mode):
+    """Not mkstemp's private 0600: collaborators on a cluster read config.yaml and metrics.json too."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        runs.write_json(tmp_path / "metrics.json", {"w1": 1.0})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == mode

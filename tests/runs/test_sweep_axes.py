@@ -87,3 +87,28 @@ def test_a_steps_sweep_end_to_end_fits_against_the_solver_order(tmp_path):
     assert (out / "rates.png").is_file()
     header = (out / "rates.csv").read_text().splitlines()[0]
     assert header.startswith("recipe,diffusion.sampler_steps,seed,metric")
+
+
+def test_path_keys_name_neither_the_sweep_nor_its_run_directories(tmp_path):
+    """eval.floor_cache says where floors are kept, not what a run computes (issue 18, item 6)."""
+    from genlab.sweep import plan_sweep
+
+    base = ["recipe=kde_gmm", "eval.m=64"]
+    a = plan_sweep("kde_gmm", base, [16, 32], [0], tmp_path)
+    b = plan_sweep("kde_gmm", [*base, "eval.floor_cache=/elsewhere/floors"], [16, 32], [0], tmp_path)
+    assert a.sweep_dir == b.sweep_dir and a.identity() == b.identity()
+    assert a.run_dir(16, 0) == b.run_dir(16, 0)
+    assert "eval.floor_cache=/elsewhere/floors" in b.overrides  # the jobs still get it
+
+
+def test_hydra_excludes_from_directory_names_the_keys_the_sweep_plan_does():
+    """SweepPlan.run_dir must be the directory Hydra's override_dirname gives each job."""
+    from pathlib import Path
+
+    import yaml
+
+    from genlab.sweep import DIRNAME_FREE_KEYS
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / "config.yaml").read_text())
+    exclude = cfg["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"]
+    assert sorted(exclude) == sorted(DIRNAME_FREE_KEYS)
