@@ -189,6 +189,11 @@ def _check_out_dir(argv: list[str]) -> None:
                 raise ConfigError(str(exc)) from None
 
 
+#: a value within this factor of its floor is marked in the run table: it measures the metric's own
+#: sampling error more than the model (the 3x rule of `rates.floor_factor`)
+AT_FLOOR = 3.0
+
+
 def _print_metrics(mx: dict) -> None:
     """The table of every metric that has a floor; a metric left out of ``mx`` is printed as undefined.
 
@@ -203,8 +208,11 @@ def _print_metrics(mx: dict) -> None:
         lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
         ci = f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else ""
         value = f"{mx[name]:>12.4g}" if mx.get(name) is not None else f"{'undefined':>12}"
-        bound = "  lower bound" if mx.get(f"{name}_is_lower_bound") else ""
-        print(f"{name:<16}{value}{ci:>26}{mx[name + '_floor']:>12.3g}{bound}")
+        notes = ["lower bound"] if mx.get(f"{name}_is_lower_bound") else []
+        floor = mx[name + "_floor"]
+        if mx.get(name) is not None and floor is not None and floor > 0 and mx[name] <= AT_FLOOR * floor:
+            notes.append(f"within {AT_FLOOR:g}x floor")
+        print(f"{name:<16}{value}{ci:>26}{floor:>12.3g}" + "".join(f"  {n}" for n in notes))
 
 
 def _train_task(cfg_node) -> dict:
@@ -231,6 +239,11 @@ def _train_task(cfg_node) -> dict:
     except KeyboardInterrupt:
         _interrupted(f"{run_dir} keeps its config.yaml and last checkpoint (if one was written); "
                      f"resume=true continues the run")
+    except OSError as exc:  # disk full, quota, a directory gone: every file is written atomically
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(error_line(f"cannot write{where} in {run_dir}: {exc.strerror or exc}; the files written "
+                         f"before are intact (each is written whole or not at all)"))
+        return None
     _print_metrics(result.metrics)
     print(result.headline(), flush=True)
     return result.metrics

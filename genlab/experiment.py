@@ -338,9 +338,7 @@ def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> Ru
     x_train = prep.x_train
     samples = fitted.samples.detach().to("cpu", torch.float64)
 
-    def truth_sampler(k: int, rep_seed: int) -> np.ndarray:
-        g = make_generator(derive_seed(cfg.eval.seed, "eval", rep_seed))
-        return truth.sample(k, generator=g).cpu().numpy()
+    truth_sampler = truth.as_sampler(cfg.eval.seed)
 
     def truth_log_prob(x):
         return truth.log_prob(torch.as_tensor(x, dtype=truth.dtype)).cpu().numpy()
@@ -353,6 +351,9 @@ def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> Ru
                     .cpu().numpy().astype(np.float64)
 
     sample_metrics = [k for k in cfg.eval.metrics if k not in EXACT_METRICS]
+    if cfg.progress:  # the evaluation takes seconds to minutes (likelihood ODE, exact OT): say so
+        print(f"evaluating {', '.join(cfg.eval.metrics)} against the truth (m = {cfg.eval.m}, "
+              f"reps = {cfg.eval.reps})", flush=True)
     estimates = {}
     if sample_metrics:
         floors = cached_floors(cfg.eval.floor_cache, {"name": cfg.truth.name, **truth_kwargs(cfg.truth)},

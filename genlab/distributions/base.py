@@ -63,6 +63,19 @@ class Distribution(ABC):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw ``n`` exact samples, shape (n, dim)."""
 
+    def as_sampler(self, eval_seed: int = 0):
+        """The truth sampler `metrics.evaluate` takes: ``sampler(k, rep) -> ndarray (k, dim)``.
+
+        Rep ``rep`` draws k points from the stream ``derive_seed(eval_seed, "eval", rep)``, as
+        every genlab run does, so ``metrics.evaluate(truth.as_sampler(cfg.eval.seed), samples,
+        ...)`` scores against the very truth samples a run with that evaluation seed used.
+        """
+        from genlab.seeding import derive_seed, make_generator
+
+        def sampler(k: int, rep: int):
+            return self.sample(k, generator=make_generator(derive_seed(eval_seed, "eval", rep))).cpu().numpy()
+        return sampler
+
     # -- density ------------------------------------------------------------
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log-density at ``x`` (n, dim) -> (n,).  Subclasses with a density override."""

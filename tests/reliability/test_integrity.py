@@ -240,3 +240,51 @@ def test_a_complete_run_of_other_settings_in_a_sweep_is_not_aggregated_as_its_ow
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "was made with other settings" in lines[0] and "differing keys: eval.seed" in lines[0]
     assert (out / "rates.json").read_bytes() == rates_before
+
+
+# -- daily use (issue 18, item 6) and a full disk (item 2) --------------------------------------
+
+def test_a_truths_sampler_reproduces_the_runs_own_scores(complete):
+    """metrics.evaluate(truth.as_sampler(eval.seed), ...) is what a run computes, bit for bit."""
+    from genlab.experiment import build_truth
+
+    cfg = OmegaConf.to_object(compose_config(TINY))
+    samples = np.load(complete / "samples.npz")["samples"]
+    est = M.evaluate(build_truth(cfg).as_sampler(cfg.eval.seed), samples, ["w1"], m=cfg.eval.m, reps=cfg.eval.reps,
+                     seed=cfg.eval.seed)["w1"]
+    mx = json.loads((complete / "metrics.json").read_text())
+    assert est.value == mx["w1"] and est.floor == mx["w1_floor"]
+
+
+def test_the_run_table_marks_values_within_3x_of_their_floor_and_lower_bounds(capsys):
+    from genlab.cli import _print_metrics
+
+    _print_metrics({"w1": 0.30, "w1_floor": 0.12, "tv": 0.5, "tv_floor": 0.01,
+                    "tv_classifier": 0.2, "tv_classifier_floor": 0.01, "tv_classifier_is_lower_bound": 1})
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["w1"].endswith("within 3x floor")
+    assert rows["tv"].rstrip().endswith("0.01")
+    assert rows["tv_classifier"].endswith("lower bound")
+
+
+def test_a_full_disk_ends_the_run_in_one_line_and_keeps_the_files_written_before(complete, tmp_path, monkeypatch,
+                                                                                   capsys):
+    import errno
+
+    from genlab import runs
+
+    d = tmp_path / "run"
+    real = runs.atomic_write_bytes
+
+    def full(path, data):
+        if Path(path).name == "samples.npz":  # the disk fills up after config.yaml
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(runs, "atomic_write_bytes", full)
+    code, err = _train([*TINY, f"out_dir={d}"], monkeypatch, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "No space left on device" in lines[0] and "samples.npz" in lines[0] and "intact" in lines[0]
+    assert (d / "config.yaml").is_file() and not (d / "metrics.json").exists()
+    assert not list(d.glob(".*.tmp"))  # no half-written temporary left
