@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from genlab.runs import save_figure  # noqa: E402
+
 __all__ = ["plot_samples"]
 
 _MAX_POINTS = 4000  # more points only hide the density under the ink
@@ -31,7 +33,7 @@ def plot_samples(path, truth, samples, truth_samples, *, title: str = "") -> Non
     else:
         fig = _pairs(x, ref)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from genlab.runs import save_figure  # noqa: E402
 from genlab.sweep import row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
 
@@ -186,6 +187,6 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, lowest - 0.03), frameon=False)
         paths = [Path(f"{path_stem}.pdf"), Path(f"{path_stem}.png")]
         for p in paths:
-            fig.savefig(p, dpi=150, bbox_inches="tight")
+            save_figure(fig, p, dpi=150, bbox_inches="tight")
         plt.close(fig)
     return paths

@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "write_samples",
-           "read_metrics", "is_complete", "metrics_problem", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE", "CHECKPOINT_DIR",
+           "read_metrics", "is_complete", "metrics_problem", "save_figure", "METRICS_FILE", "SAMPLES_FILE", "CONFIG_FILE", "CHECKPOINT_DIR",
            "ensure_writable_dir"]
 
 METRICS_FILE = "metrics.json"
@@ -97,6 +97,16 @@ def write_samples(path: str | os.PathLike, samples) -> None:
     """Atomically write ``samples`` (m, d) as the array ``samples`` of an .npz file."""
     buf = io.BytesIO()
     np.savez(buf, samples=np.asarray(samples))
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> None:
+    """``fig.savefig`` into memory, then `atomic_write_bytes`: a full disk or a crash mid-save leaves
+    the previous picture whole (matplotlib writes straight to the file).  The format follows
+    the suffix (.png, .pdf, ...)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
     atomic_write_bytes(path, buf.getvalue())
 
 

@@ -40,6 +40,8 @@ def plot_training(path, losses, history: dict, *, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from genlab.runs import save_figure
+
     losses = np.asarray(losses, dtype=float).reshape(-1, 2)
     hist = {k: np.asarray(v, dtype=float) for k, v in history.items()}
     fig, (ax_l, ax_w) = plt.subplots(1, 2, figsize=(11, 4))
@@ -69,5 +71,5 @@ def plot_training(path, losses, history: dict, *, title: str = "") -> None:
     ax_w.legend(loc="upper right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -85,6 +85,8 @@ def plot_icl(path: Path, ks, model: Mapping[str, torch.Tensor], baselines: Mappi
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from genlab.runs import save_figure
+
     ks = list(ks)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.plot(ks, model["mean"].tolist(), "k-o", ms=3, lw=2, label=model.get("label", "model"), zorder=5)
@@ -103,6 +105,6 @@ def plot_icl(path: Path, ks, model: Mapping[str, torch.Tensor], baselines: Mappi
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path

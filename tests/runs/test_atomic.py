@@ -55,3 +55,29 @@ def test_written_files_get_the_mode_open_would_give_them(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == mode
+
+
+def test_a_figure_that_fails_mid_save_leaves_the_previous_picture_whole(tmp_path):
+    """matplotlib writes straight to its file; save_figure renders into memory and renames."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = tmp_path / "samples.png"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    runs.save_figure(fig, path, dpi=50)
+    good = path.read_bytes()
+    assert good.startswith(b"\x89PNG")
+
+    class Failing:
+        def savefig(self, buf, **kw):
+            buf.write(good[:100])
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        runs.save_figure(Failing(), path)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["samples.png"]
+    plt.close(fig)
