@@ -29,7 +29,7 @@ from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
 from genlab.floor_cache import cached_floors, check_floor_cache
 from genlab.plots import plot_samples
-from genlab.run_guard import guard_run_dir, lock_run_dir, requeued, unlock_run_dir
+from genlab.run_guard import guard_run_dir, lock_run_dir, requeued, run_config, unlock_run_dir
 from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, ensure_writable_dir, \
     write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
@@ -153,7 +153,7 @@ def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
     lock_run_dir(run_dir)
     try:
         if not guard_run_dir(cfg, run_dir):
-            atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+            atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(run_config(cfg)))
     except BaseException:
         unlock_run_dir(run_dir)
         raise

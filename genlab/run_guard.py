@@ -102,6 +102,24 @@ def _flatten(tree, prefix: str = "") -> dict:
     return {prefix[:-1]: tree}
 
 
+#: the config sections that belong to one estimator family; a run records only its own
+FAMILY_SECTIONS = ("kde", "diffusion", "gan", "icl")
+
+
+def run_config(cfg) -> dict:
+    """The config a run records in config.yaml: every section but the other families' ones.
+
+    A KDE run's config.yaml held every diffusion, GAN and ICL key, none of which it reads.
+    """
+    tree = OmegaConf.to_container(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg,
+                                  resolve=False)
+    return _own_sections(tree)
+
+
+def _own_sections(tree: dict) -> dict:
+    return {k: v for k, v in tree.items() if k not in FAMILY_SECTIONS or k == tree.get("estimator")}
+
+
 def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
     """The keys (sorted, flattened) where ``run_dir``'s config.yaml and ``cfg`` differ.
 
@@ -110,10 +128,11 @@ def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), com
     both have (a key added to the schema since the run was made is no difference).
     """
     try:
-        saved = _flatten(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE)))
+        # (a config.yaml written before runs recorded only their own family's section holds them all)
+        saved = _flatten(_own_sections(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE))))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{what}: cannot read {run_dir / CONFIG_FILE}: {' '.join(str(exc).split())}") from None
-    now = _flatten(OmegaConf.to_container(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg))
+    now = _flatten(run_config(cfg))
     keys = set(saved) & set(now) if common_only else set(saved) | set(now)
     return sorted(k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore
                   and not k.startswith(SWEEP_ONLY_PREFIX) and saved.get(k, "<absent>") != now.get(k, "<absent>"))

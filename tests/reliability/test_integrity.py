@@ -288,3 +288,17 @@ def test_a_full_disk_ends_the_run_in_one_line_and_keeps_the_files_written_before
     assert "No space left on device" in lines[0] and "samples.npz" in lines[0] and "intact" in lines[0]
     assert (d / "config.yaml").is_file() and not (d / "metrics.json").exists()
     assert not list(d.glob(".*.tmp"))  # no half-written temporary left
+
+
+def test_a_runs_config_yaml_holds_only_its_own_familys_section(complete, tmp_path, monkeypatch, capsys):
+    """A KDE (here: empirical) run's config.yaml held every diffusion, GAN and ICL key (issue 18, item 6);
+    a config.yaml written before, with every section, still resumes and skips as the same settings."""
+    saved = OmegaConf.load(complete / "config.yaml")
+    assert saved.estimator == "empirical" and not {"kde", "diffusion", "gan", "icl"} & set(saved.keys())
+    assert {"truth", "eval", "n", "seed"} <= set(saved.keys())
+    d = tmp_path / "run"
+    shutil.copytree(complete, d)
+    full = OmegaConf.structured(OmegaConf.to_object(compose_config([*TINY, f"out_dir={d}"])))
+    OmegaConf.save(full, d / "config.yaml")  # as runs wrote it before
+    code, err = _train([*TINY, f"out_dir={d}", "skip_complete=true"], monkeypatch, capsys)
+    assert code == 0 and "complete already, skipped" in _train.out, err
