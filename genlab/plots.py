@@ -45,11 +45,17 @@ def _contour_2d(truth, x, ref):
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     grid = torch.as_tensor(np.stack([g0.ravel(), g1.ravel()], 1), dtype=truth.dtype)
     dens = truth.log_prob(grid).exp().cpu().numpy().reshape(g0.shape)
+    from matplotlib.lines import Line2D
+
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.contourf(g0, g1, dens, levels=12, cmap="Greys")
-    ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:red", alpha=0.5, label="model samples")
+    ax.contourf(g0, g1, dens, levels=12, cmap="Greys", alpha=0.6, zorder=0)
+    ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:red", alpha=0.4, zorder=1, label="model samples")
+    # the truth's contour lines over the samples: a dense (or collapsed) sample cannot hide them
+    ax.contour(g0, g1, dens, levels=8, colors="k", linewidths=0.6, zorder=2)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=8, markerscale=4)
+    handles = [Line2D([], [], ls="none", marker="o", ms=4, color="tab:red", alpha=0.6, label="model samples"),
+               Line2D([], [], color="k", lw=0.8, label="true density (contours)")]
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     return fig
@@ -66,6 +72,7 @@ def _hist_1d(truth, x, ref):
         ax.hist(ref[:, 0], bins=bins, density=True, histtype="step", color="k", label="truth samples")
     ax.legend(fontsize=8)
     ax.set_xlabel("$x$")
+    ax.set_ylabel("density")
     return fig
 
 

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from genlab.metric_labels import metric_symbol, metric_title  # noqa: E402
 from genlab.runs import save_figure  # noqa: E402
 from genlab.sweep import row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
@@ -34,7 +35,8 @@ _STYLE = {"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7, "pdf.fontt
 class PanelCurve:
     """One recipe's points, fit and theory for one metric."""
 
-    def __init__(self, label, xs, values, floors, fit=None, theory=None, left_out=()):
+    def __init__(self, label, xs, values, floors, fit=None, theory=None, left_out=(), fit_error=None,
+                 floor_model=None):
         self.label = label
         self.xs = np.asarray(xs, float)
         self.values = np.asarray(values, float)      # (k, S), NaN = missing
@@ -42,6 +44,8 @@ class PanelCurve:
         self.fit = fit                               # dict from RateFit.to_dict() or None
         self.theory = theory                         # dict(exponent, source[, log_power, log_factor]) or None
         self.left_out = set(left_out)
+        self.fit_error = fit_error                   # why there is no fit (fit None), one line
+        self.floor_model = floor_model               # "cut" or "quadrature": what the threshold means
 
 
 def _mean_ci(values: np.ndarray):
@@ -57,15 +61,15 @@ def _mean_ci(values: np.ndarray):
     return mean, np.nan_to_num(half)
 
 
-def _limits_and_ticks(ax, curves) -> None:
-    """y range from the data and floors (not the band's foot), x ticks at the sampled n."""
+def _limits_and_ticks(ax, curves, floor_factor: float = 1.0) -> None:
+    """y range from the data, floors and thresholds (not the band's foot), x ticks at the sampled n."""
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     lows, highs, xs = [], [], set()
     for cur in curves:
         mean = row_means(cur.values)
         floor = row_means(cur.floors)
-        pos = [v for v in np.concatenate([mean, floor]) if np.isfinite(v) and v > 0]
+        pos = [v for v in np.concatenate([mean, floor, floor_factor * floor]) if np.isfinite(v) and v > 0]
         if pos:
             lows.append(min(pos))
             highs.append(max(pos))
@@ -120,12 +124,55 @@ def _theory_line(ax, cur: PanelCurve, mean: np.ndarray, color) -> None:
         yy = theory_curve(cur.theory, nn, n0, float(mean[i0]))
     else:  # no log factor can be anchored at n = 1 (log 1 = 0): the plain power
         yy = mean[i0] * (nn / n0) ** cur.theory["exponent"]
-    ax.plot(nn, yy, "--", color=color, lw=1, label=theory_label(cur.theory, cur.label))
+    ax.plot(nn, yy, "--", color=color, lw=1, label=_wrap(theory_label(cur.theory, cur.label)))
+
+
+#: legend entries are wrapped at this many characters, so that a panel's legend stays under its panel
+LEGEND_WIDTH = 44
+#: the same for panel titles (larger type)
+TITLE_WIDTH = 34
+
+
+def _wrap(text: str, width: int = LEGEND_WIDTH) -> str:
+    """``text`` broken into lines of at most about ``width`` characters, at spaces outside $...$.
+
+    (textwrap would break inside a math span, which mathtext cannot render.)
+    """
+    words, word, in_math = [], "", False
+    for c in text:
+        if c == "$":
+            in_math = not in_math
+        if c == " " and not in_math:
+            words.append(word)
+            word = ""
+        else:
+            word += c
+    words.append(word)
+    lines, line = [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}" if line else w
+    return "\n".join(lines + [line])
+
+
+def _points_label(cur: PanelCurve) -> str:
+    seeds = cur.values.shape[1]
+    return (f"{cur.label}: mean of {seeds} seeds, 95% t-interval" if seeds > 1
+            else f"{cur.label}: one seed (no interval)")
 
 
 def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: str = "",
-               xlabel: str = "training sample size $n$") -> list[Path]:
-    """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths."""
+               xlabel: str = "training sample size $n$", floor_factor: float = 3.0) -> list[Path]:
+    """Draw one panel per metric; write ``<stem>.pdf`` and ``<stem>.png``; return the paths.
+
+    Each panel: the points (mean over seeds with its 95% t-interval; hollow when left out of the
+    fit, and all hollow when no fit was possible), the fit, the theory line in the recipe's
+    colour with its log factor, the floor as a band and ``floor_factor`` x floor, the threshold
+    that decides, as a dotted line; the legend goes under the panel, off the data.
+    """
     with plt.rc_context(_STYLE):
         k = len(panels)
         fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.2), squeeze=False)
@@ -136,24 +183,32 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                 color = colors[c_idx % len(colors)]
                 mean, half = _mean_ci(cur.values)
                 ok = np.isfinite(mean)
-                used = np.array([x not in cur.left_out for x in cur.xs])
-                ax.errorbar(cur.xs[ok & used], mean[ok & used], yerr=half[ok & used], fmt="o",
-                            color=color, ms=4, capsize=2, label=cur.label)
+                used = np.array([x not in cur.left_out for x in cur.xs]) & (cur.fit is not None)
+                if np.any(ok & used):
+                    ax.errorbar(cur.xs[ok & used], mean[ok & used], yerr=half[ok & used], fmt="o",
+                                color=color, ms=4, capsize=2, label=_wrap(_points_label(cur)))
                 if np.any(ok & ~used):
+                    why = ("not fitted: " + (cur.fit_error or "no fit")) if cur.fit is None \
+                        else "left out: not clearly above the floor"
                     ax.errorbar(cur.xs[ok & ~used], mean[ok & ~used], yerr=half[ok & ~used], fmt="o",
-                                mfc="none", color=color, ms=4, capsize=2,
-                                label=f"left out ({cur.label}): not clearly above the floor")
+                                mfc="none", color=color, ms=4, capsize=2, label=_wrap(f"{cur.label}, {why}"))
                 floor = row_means(cur.floors)
                 if np.any(np.isfinite(floor) & (floor > 0)):
                     # the band runs from below the axis up to the floor: the region the metric cannot see
                     ax.fill_between(cur.xs, 1e-300, floor, color=color, alpha=0.12, lw=0,
                                     label=f"floor ({cur.label})")
+                    rule = {"cut": "points below are left out",
+                            "quadrature": "below it the fit rests on the floor correction"}.get(
+                                cur.floor_model or (cur.fit or {}).get("floor_model"), "the fit's threshold")
+                    ax.plot(cur.xs, floor_factor * floor, ":", color=color, lw=1,
+                            label=_wrap(f"{floor_factor:g}x floor ({cur.label}): {rule}"))
                 if cur.fit is not None:
                     nn = np.geomspace(cur.xs.min(), cur.xs.max(), 50)
                     lo, hi = cur.fit["slope_ci_low"], cur.fit["slope_ci_high"]
                     ci = "(no CI)" if lo is None or hi is None else f"[{lo:+.3f}, {hi:+.3f}]"
                     ax.plot(nn, np.exp(cur.fit["intercept"]) * nn ** cur.fit["slope"], "-", color=color,
-                            lw=1.2, label=f"fit {cur.fit['slope']:+.3f} {ci}")
+                            lw=1.2, label=f"fit {cur.fit['slope']:+.3f} {ci}" + (
+                                "" if len(curves) == 1 else f" ({cur.label})"))
                     if cur.fit.get("floor_model") in ("quadrature", "subtract"):
                         # the fit is of D with the floor removed: draw the levels it was fitted to
                         lv = np.array([np.nan if v is None else v for v in cur.fit["levels"]], float)
@@ -167,15 +222,12 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
                 _theory_line(ax, cur, mean, color)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            _limits_and_ticks(ax, curves)
+            _limits_and_ticks(ax, curves, floor_factor)
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(metric)
-            ax.set_title(metric)
+            ax.set_ylabel(f"{metric_symbol(metric)} to the truth")
+            ax.set_title(_wrap(metric_title(metric), TITLE_WIDTH))
             ax.grid(True, which="both", lw=0.3, alpha=0.5)
-            if len(ax.get_legend_handles_labels()[1]) > 6:   # several recipes: below the panel, not on the data
-                below.append(ax)
-            else:
-                ax.legend(loc="best", frameon=False)
+            below.append(ax)   # every legend under its panel, never on the data
         if title:
             fig.suptitle(title)
         fig.tight_layout()

@@ -32,7 +32,7 @@ from omegaconf import OmegaConf
 from genlab.cli import ConfigError, check_overrides, compose_config
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
-from genlab.rate_report import MetricRate, fit_metric, latex_table, markdown_table, write_json_report
+from genlab.rate_report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
 from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, launch, plan_sweep, write_rates_csv
 from genlab.validation import check_in, check_positive, check_positive_int, error_line
@@ -198,13 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             results.append(res)
             panels.setdefault(metric, []).append(PanelCurve(
                 plan.recipe, xs, res.values, res.floors, res.fit, res.theory,
-                left_out=(res.fit or {}).get("left_out", [])))
+                left_out=(res.fit or {}).get("left_out", []), fit_error=res.fit_error,
+                floor_model=floor_model_for(metric)))
     write_json_report(out / "rates.json", results, missing, x_key)
     atomic_write_text(out / "rates.md", markdown_table(results))
     atomic_write_text(out / "rates.tex", latex_table(results))
     if panels:
-        truth = ", ".join(f"{k} = {v}" for k, v in [("dim", cfg.truth.dim), ("s", cfg.truth.s)] if v is not None)
-        title = f"{cfg.name}: truth {cfg.truth.name}" + (f" ({truth})" if truth else "")
+        truth = ", ".join(f"{k} = {v:g}" for k, v in [("d", cfg.truth.dim), ("s", cfg.truth.s)] if v is not None)
+        title = f"{cfg.name}: truth {cfg.truth.name}" + (f", {truth}" if truth else "")
         if cfg.estimator == "icl":
             title = cfg.name
         xlabel = {"n": "training sample size $n$",
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if x_key.startswith("diffusion."):
             score = "oracle score" if cfg.diffusion.score == "oracle" else f"n = {cfg.n}"
             title += f" ({cfg.diffusion.sampler}, {score})"
-        plot_rates(out / "rates", panels, title=title, xlabel=xlabel)
+        plot_rates(out / "rates", panels, title=title, xlabel=xlabel, floor_factor=floor_factor)
 
     print(markdown_table(results), end="")
     for r in results:

@@ -104,3 +104,62 @@ def test_an_n_without_runs_draws_without_warnings(tmp_path, monkeypatch):
         warnings.simplefilter("error", RuntimeWarning)
         fig, _ = _draw(tmp_path, monkeypatch, PanelCurve("k", XS, values, np.full((3, 2), np.nan)))
     plt.close(fig)
+
+
+def _boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_two_panels_with_long_legends_do_not_overlap_and_say_what_they_draw(tmp_path, monkeypatch):
+    """Issue 18, item 4: legends past the axes and over the other panel, raw keys as labels, no 3x line,
+    and points drawn filled with no 'left out' entry when nothing could be fitted."""
+    figs = []
+    monkeypatch.setattr(rate_plot.plt, "close", lambda fig: figs.append(fig))
+    fit = {"slope": -0.6, "slope_ci_low": -0.7, "slope_ci_high": -0.5, "intercept": 2.0,
+           "used": [250.0, 1000.0], "left_out": [4000.0], "floor_model": "cut"}
+    values = np.array([[0.9, 0.8], [0.4, 0.5], [0.2, 0.3]])
+    long_theory = {"exponent": -0.5, "source": "t",
+                   "log_factor": "up to n^delta for any delta > 0, and polylog(n) (upper bound)"}
+    tv = [PanelCurve(name, XS, values, np.full((3, 2), 0.1), fit=fit, theory=long_theory, left_out=[4000.0],
+                     floor_model="cut") for name in ("diffusion_smooth", "kde_smooth")]
+    w1 = [PanelCurve("gan_gmm", XS, values, np.full((3, 2), 0.5), fit=None, theory=THEORY,
+                     fit_error="fewer than 3 points above the floor", floor_model="quadrature")]
+    plot_rates(tmp_path / "rates", {"tv": tv, "w1": w1}, title="t")
+    fig = figs[0]
+    renderer = fig.canvas.get_renderer()
+    left, right = fig.axes[:2]
+    boxes = [ax.get_tightbbox(renderer) for ax in (left, right)]
+    legends = [ax.get_legend().get_window_extent(renderer) for ax in (left, right)]
+    assert not _boxes_overlap(boxes[0], boxes[1])
+    assert not _boxes_overlap(legends[0], legends[1]) and not _boxes_overlap(legends[0], boxes[1])
+    for ax, leg in zip((left, right), legends):
+        assert leg.y1 <= ax.xaxis.get_tightbbox(renderer).y0    # under its panel, off the data
+    assert left.get_title().startswith("total variation") and "TV" in left.get_ylabel()
+    assert "$W_1$" in right.get_ylabel()
+    labels = [" ".join(t.get_text().split()) for t in right.get_legend().get_texts()]  # wrapped lines joined
+    assert any(lab.startswith("gan_gmm, not fitted: fewer than 3") for lab in labels)
+    assert not any("mean of 2 seeds" in lab for lab in labels)        # no point drawn as fitted
+    assert any(lab.startswith("3x floor (gan_gmm)") for lab in labels)
+    tv_labels = [" ".join(t.get_text().split()) for t in left.get_legend().get_texts()]
+    assert any(lab.startswith("diffusion_smooth: mean of 2 seeds, 95% t-interval") for lab in tv_labels)
+    (thr,) = [ln for ln in left.get_lines() if " ".join(ln.get_label().split()).startswith("3x floor (kde_smooth)")]
+    assert np.allclose(thr.get_ydata(), 0.3)
+    plt.close(fig)
+
+
+def test_samples_picture_draws_the_truths_contours_over_the_samples(tmp_path, monkeypatch):
+    from genlab import plots
+    from genlab.distributions import make_truth
+
+    figs = []
+    monkeypatch.setattr(plots.plt, "close", lambda fig: figs.append(fig))
+    truth = make_truth("gmm_ring")
+    x = truth.sample(500).numpy()
+    plots.plot_samples(tmp_path / "samples.png", truth, x, x, title="ring")
+    ax = figs[0].axes[0]
+    scatter_z = max(c.get_zorder() for c in ax.collections if c.__class__.__name__ == "PathCollection")
+    contour_z = [c.get_zorder() for c in ax.collections if c.__class__.__name__ in ("QuadContourSet",)
+                 or getattr(c, "filled", None) is False]
+    assert contour_z and max(contour_z) > scatter_z
+    assert "true density (contours)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(figs[0])
