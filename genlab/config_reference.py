@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from genlab.config import RunConfig
 from genlab.runs import atomic_write_text
+from genlab.validation import is_number
 
 __all__ = ["Key", "Section", "field_comments", "format_default", "sections", "render", "replace_section",
            "START", "END", "main"]
@@ -90,21 +91,13 @@ def format_default(value) -> str:
     if isinstance(value, str):
         # a string Hydra would read as another type or split (a list, a function call) is quoted;
         # a path or an interpolation ${...} is shown as it stands
-        if not value or value.lower() in ("null", "true", "false") or _is_number(value) \
+        if not value or value.lower() in ("null", "true", "false") or is_number(value) \
                 or re.search(r"[\s,\[\]()'\"=]", value):
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return value
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(format_default(v) for v in value) + "]"
     raise TypeError(f"no command-line form for a default of type {type(value).__name__}: {value!r}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _default(f: dataclasses.Field):

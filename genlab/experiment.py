@@ -34,7 +34,7 @@ from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_te
     write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainingDiverged
-from genlab.validation import check_in, check_positive_int
+from genlab.validation import check_in, check_positive_int, is_number
 
 __all__ = ["RunResult", "Prepared", "run", "prepare", "evaluate_fitted", "record_divergence", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
            "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]
@@ -94,14 +94,6 @@ _NEEDS_TWO_POINTS = {"kde": "its bandwidth rule (kde.bandwidth) needs a spread o
                      "gan": "it standardises the data by their standard deviation (gan.standardize)"}
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def validate(cfg: RunConfig) -> None:
     """Checks that compose cannot make (values, not types); ValueError naming the key."""
     check_positive_int("n", cfg.n)
@@ -114,7 +106,7 @@ def validate(cfg: RunConfig) -> None:
     why = _NEEDS_TWO_POINTS.get(cfg.estimator)
     if cfg.estimator in ("diffusion", "gan") and not getattr(cfg, cfg.estimator).standardize:
         why = None
-    if cfg.estimator == "kde" and _is_number(cfg.kde.bandwidth):
+    if cfg.estimator == "kde" and is_number(cfg.kde.bandwidth):
         why = None
     if cfg.n < 2 and why:
         raise ValueError(f"n must be at least 2 for estimator '{cfg.estimator}' ({why}), got {cfg.n}")

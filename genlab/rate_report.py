@@ -248,16 +248,20 @@ def ci_holds(r: MetricRate) -> str:
         ("excludes " + " and ".join(outside) if outside else "")
 
 
-def _fmt_theory(r: MetricRate) -> str:
-    if not r.theory:
-        return "—"
+def _theory_text(r: MetricRate, log_power: str, polylog: str) -> str:
+    """The theory exponent and its log factor: ``log_power`` formatted with q, or ``polylog`` when
+    the factor is a polylog of unknown power (``log_power`` None), nothing when there is none (0)."""
     text = f"{r.theory['exponent']:+.3f}"
     q = r.theory.get("log_power")
     if q:
-        text += f" (log n)^{q:g}"
+        text += log_power.format(q=f"{q:g}")
     elif q is None:
-        text += " x polylog"
+        text += polylog
     return text
+
+
+def _fmt_theory(r: MetricRate) -> str:
+    return _theory_text(r, " (log n)^{q}", " x polylog") if r.theory else "—"
 
 
 def per_x_rows(r: MetricRate) -> list[dict]:
@@ -341,13 +345,7 @@ def _tex_theory(r: MetricRate) -> str:
     """The theory exponent with its log factor, in math mode: $-0.333\\,(\\log n)^{0.5}$."""
     if not r.theory:
         return "--"
-    text = f"{r.theory['exponent']:+.3f}"
-    q = r.theory.get("log_power")
-    if q:
-        text += f"\\,(\\log n)^{{{q:g}}}"
-    elif q is None:
-        text += "\\times\\mathrm{polylog}"
-    return f"${text}$"
+    return "$" + _theory_text(r, "\\,(\\log n)^{{{q}}}", "\\times\\mathrm{polylog}") + "$"
 
 
 def _tex_heading(r: MetricRate) -> str:

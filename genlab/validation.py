@@ -21,6 +21,7 @@ __all__ = [
     "check_in",
     "check_points",
     "error_line",
+    "is_number",
 ]
 
 
@@ -108,3 +109,12 @@ def _as_float(name: str, value: Any) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return v
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a float (a config value that may be a number or a rule's name)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
