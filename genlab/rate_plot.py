@@ -12,7 +12,6 @@ Written as PDF (vector, for papers) and PNG (to look at).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from genlab.metric_labels import metric_symbol, metric_title  # noqa: E402
 from genlab.runs import save_figure  # noqa: E402
-from genlab.sweep import row_means  # noqa: E402
+from genlab.sweep import row_mean_ci, row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
 
 __all__ = ["plot_rates", "PanelCurve", "theory_label"]
@@ -49,15 +48,8 @@ class PanelCurve:
 
 
 def _mean_ci(values: np.ndarray):
-    mean = row_means(values)
-    count = np.sum(np.isfinite(values), axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sd = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
-    from scipy import stats
-
-    tq = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), np.nan)
-    half = tq * sd / np.sqrt(np.maximum(count, 1))
+    """Seed means and the half-widths of their 95% t-intervals (0 where one run: no bar)."""
+    mean, half, _ = row_mean_ci(values)
     return mean, np.nan_to_num(half)
 
 

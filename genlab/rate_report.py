@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import metrics as M
-from genlab.sweep import RunRecord, format_value, metric_table, row_means
+from genlab.sweep import RunRecord, format_value, metric_table, row_mean_ci, row_means
 from genlab.theory import predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "floor_share_for", "QUADRATURE_FLOOR_METRICS",
@@ -268,21 +268,19 @@ def per_x_rows(r: MetricRate) -> list[dict]:
     """One row per swept value of ``r``: runs, mean error over seeds with its 95% t-interval, mean floor,
     and the point's part in the fit (``used``, ``left out``, or ``not fitted`` when no fit was possible).
 
-    The interval is the seed mean's: mean +- t_{S-1, 0.975} sd / sqrt(S) over the S runs at that x
-    (the spread that includes training randomness; one run has none, shown as '—').
+    The interval is the seed mean's (`sweep.row_mean_ci`, as the figure draws it): one run has
+    none, shown as '—'.
     """
-    from scipy import stats
-
     used = set((r.fit or {}).get("used", []))
+    mean, half, count = row_mean_ci(r.values)
+    floor = row_means(r.floors)
     rows = []
     for i, x in enumerate(r.xs):
-        vals = r.values[i][np.isfinite(r.values[i])]
-        fl = r.floors[i][np.isfinite(r.floors[i])]
-        row = {"x": x, "runs": int(vals.size), "mean": float(vals.mean()) if vals.size else None,
-               "ci_low": None, "ci_high": None, "floor": float(fl.mean()) if fl.size else None}
-        if vals.size >= 2:
-            half = float(stats.t.ppf(0.975, vals.size - 1) * vals.std(ddof=1) / math.sqrt(vals.size))
-            row["ci_low"], row["ci_high"] = row["mean"] - half, row["mean"] + half
+        row = {"x": x, "runs": int(count[i]), "mean": float(mean[i]) if count[i] else None,
+               "ci_low": None, "ci_high": None,
+               "floor": float(floor[i]) if np.isfinite(floor[i]) else None}
+        if np.isfinite(half[i]):
+            row["ci_low"], row["ci_high"] = row["mean"] - float(half[i]), row["mean"] + float(half[i])
         row["in_fit"] = "not fitted" if r.fit is None else ("used" if float(x) in used else "left out")
         rows.append(row)
     return rows

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from genlab.runs import CONFIG_FILE, METRICS_FILE, atomic_write_text, is_complete, read_metrics
 
 __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
-           "row_means", "hydra_spelling"]
+           "row_means", "row_mean_ci", "hydra_spelling"]
 
 TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
 
@@ -321,6 +321,25 @@ def row_means(table: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(table, axis=1)
+
+
+def row_mean_ci(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a (k, S) `metric_table`: the mean over its non-NaN runs, the half-width of its 95%
+    t-interval, t_{c-1, 0.975} sd / sqrt(c) (NaN where fewer than 2 runs), and the run count c.
+
+    The seed mean's interval: the spread between seeds includes the training randomness.  The rate
+    figure and the rates.md / rates.tex tables both show it.
+    """
+    from scipy import stats
+
+    count = np.sum(np.isfinite(table), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.nanstd(table, axis=1, ddof=1)
+    half = np.full(len(table), np.nan)
+    two = count >= 2
+    half[two] = stats.t.ppf(0.975, count[two] - 1) * sd[two] / np.sqrt(count[two])
+    return row_means(table), half, count
 
 
 def metric_table(records: list[RunRecord], metric: str, xs: list, seeds: list[int]):
