@@ -12,6 +12,7 @@ works are printed as one line by `_fail`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 
@@ -96,18 +97,21 @@ def _leaf_keys(node, prefix: str = "") -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _schema_keys() -> frozenset:
+    """Every leaf key of the run schema, built once (compose_config runs per job and per sweep value)."""
+    from genlab.config import RunConfig
+
+    return frozenset(_leaf_keys(OmegaConf.structured(RunConfig)))
+
+
 def _check_known_keys(cfg) -> None:
     """Refuse a key the schema does not know: ``+kde.bandwith=0.5`` or ``+foo=1`` would otherwise be
     added by Hydra's ``+`` and then dropped without a word when the config becomes a RunConfig."""
-    from genlab.config import RunConfig
-
-    schema = OmegaConf.structured(RunConfig)
+    known = _schema_keys()
     for key in _leaf_keys(cfg):
-        if OmegaConf.select(schema, key, default=_ABSENT) is _ABSENT:
+        if key not in known:
             raise ConfigError(f"unknown config key '{key}'")
-
-
-_ABSENT = object()
 
 
 def _check_no_missing(cfg) -> None:

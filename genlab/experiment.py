@@ -139,8 +139,8 @@ def validate(cfg: RunConfig) -> None:
 
 
 def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
-    """Create ``run_dir``, take its lock (held until `_finish`), refuse what `guard_run_dir` refuses,
-    and write config.yaml unless resuming."""
+    """Create ``run_dir``, take its lock (released by the caller: `run`, `replica_sweep.run_group`),
+    refuse what `guard_run_dir` refuses, and write config.yaml unless resuming."""
     run_dir = ensure_writable_dir(run_dir)
     lock_run_dir(run_dir)
     try:
@@ -170,7 +170,6 @@ def _finish(run_dir: Path, out: dict) -> RunResult:
     timings = {k: out.pop(k) for k in TIMING_KEYS if k in out}
     write_json(run_dir / TIMINGS_FILE, timings)
     write_json(run_dir / METRICS_FILE, out)
-    unlock_run_dir(run_dir)
     return RunResult(run_dir=run_dir, metrics=out, timings=timings)
 
 
@@ -303,25 +302,22 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     Returns the flat metrics.  ``metrics.json`` is written last and atomically,
     so a run that stops early leaves none.
     """
-    if cfg.estimator == "icl":
-        t_start = time.perf_counter()
-        validate(cfg)
-        return _run_icl(cfg, _open_run_dir(cfg, run_dir), resolve_device(cfg.device), progress, t_start)
-    prep = prepare(cfg, run_dir)
-    t_fit = time.perf_counter()
-    try:
-        fitted = fit_estimator(cfg, prep.truth, prep.x_train, m=cfg.eval.m, sample_generator=prep.sample_gen,
-                               seed=cfg.seed, device=prep.device, run_dir=prep.run_dir, progress=progress)
-    except TrainingDiverged as exc:
-        record_divergence(prep, exc, time.perf_counter() - t_fit)
-        raise
-    except BaseException:
-        unlock_run_dir(prep.run_dir)
-        raise
-    try:
+    try:  # the run directory is locked from _open_run_dir on, and released however the run ends
+        if cfg.estimator == "icl":
+            t_start = time.perf_counter()
+            validate(cfg)
+            return _run_icl(cfg, _open_run_dir(cfg, run_dir), resolve_device(cfg.device), progress, t_start)
+        prep = prepare(cfg, run_dir)
+        t_fit = time.perf_counter()
+        try:
+            fitted = fit_estimator(cfg, prep.truth, prep.x_train, m=cfg.eval.m, sample_generator=prep.sample_gen,
+                                   seed=cfg.seed, device=prep.device, run_dir=prep.run_dir, progress=progress)
+        except TrainingDiverged as exc:
+            record_divergence(prep, exc, time.perf_counter() - t_fit)
+            raise
         return evaluate_fitted(prep, fitted, fit_seconds=time.perf_counter() - t_fit)
     finally:
-        unlock_run_dir(prep.run_dir)  # (evaluate_fitted released it already unless it raised)
+        unlock_run_dir(run_dir)
 
 
 def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> RunResult:

@@ -71,20 +71,24 @@ def _read_entry(path: Path, key: dict, m: int, reps: int) -> tuple[M.NoiseFloor 
                         values=tuple(doc["values"])), None
 
 
+def _not_a_directory(root: Path) -> ValueError:
+    return ValueError(f"eval.floor_cache {root} is not a directory; point it at a directory "
+                      f"(or eval.floor_cache=null to compute floors in each run)")
+
+
 def check_floor_cache(cache_dir: str | None) -> None:
     """Refuse (ValueError, one line) an ``eval.floor_cache`` that exists and is not a directory."""
-    if cache_dir and Path(cache_dir).expanduser().exists() and not Path(cache_dir).expanduser().is_dir():
-        raise ValueError(f"eval.floor_cache {Path(cache_dir).expanduser()} is not a directory; point it at "
-                         f"a directory (or eval.floor_cache=null to compute floors in each run)")
+    root = Path(cache_dir).expanduser() if cache_dir else None
+    if root is not None and root.exists() and not root.is_dir():
+        raise _not_a_directory(root)
 
 
 def _root(cache_dir: str) -> Path:
     root = Path(cache_dir).expanduser()
     try:
         root.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"eval.floor_cache {root} is not a directory; point it at a directory "
-                         f"(or eval.floor_cache=null to compute floors in each run)") from None
+    except (FileExistsError, NotADirectoryError):  # it, or a folder above it, is a file
+        raise _not_a_directory(root) from None
     except OSError as exc:
         raise ValueError(f"eval.floor_cache {root}: {exc.strerror or exc}") from None
     return root

@@ -103,7 +103,7 @@ def _stale_runs(plan, records) -> str | None:
     this sweep's.  The runs' config.yaml are compared with the config this
     command composes, on the keys both have, apart from the swept key and the seed.
     """
-    from genlab.run_guard import config_differences
+    from genlab.run_guard import settings_differences
 
     if not records:
         return None
@@ -111,8 +111,7 @@ def _stale_runs(plan, records) -> str | None:
     cfg = compose_config([f"recipe={plan.recipe}", *plan.overrides, f"{plan.x_key}={format_value(r0.x)}",
                           f"seed={r0.seed}"])
     for r in records:
-        diff = config_differences(plan.run_dir(r.x, r.seed), cfg, "rates", ignore=(plan.x_key, "seed"),
-                                  common_only=True)
+        diff = settings_differences(r.config, cfg, ignore=(plan.x_key, "seed"), common_only=True)
         if diff:
             return (f"the complete run {plan.run_dir(r.x, r.seed)} was made with other settings than this "
                     f"command gives (differing keys: {', '.join(diff)}; a recipe or a default changed since?); "

@@ -37,7 +37,7 @@ from omegaconf import OmegaConf
 from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, is_complete, metrics_problem, read_metrics
 
 __all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_run_dir", "complete_run_of",
-           "config_differences", "requeued", "RESUME_FREE_KEYS"]
+           "config_differences", "settings_differences", "run_config", "requeued", "RESUME_FREE_KEYS"]
 
 LOCK_FILE = ".genlab.lock"
 HOLDER_FILE = ".genlab.lock.holder"
@@ -121,28 +121,29 @@ def _own_sections(tree: dict) -> dict:
 
 
 def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
-    """The keys (sorted, flattened) where ``run_dir``'s config.yaml and ``cfg`` differ.
+    """The keys (sorted, flattened) where ``run_dir``'s config.yaml and ``cfg`` differ (`settings_differences`).
 
     ``what`` names the check in the error raised when config.yaml cannot be read.
+    """
+    try:
+        saved = OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{what}: cannot read {run_dir / CONFIG_FILE}: {' '.join(str(exc).split())}") from None
+    return settings_differences(saved, cfg, ignore=ignore, common_only=common_only)
+
+
+def settings_differences(saved: dict, cfg, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
+    """The keys (sorted, flattened) where a run's recorded config ``saved`` and ``cfg`` differ.
+
     ``ignore``: further keys to leave out; ``common_only``: compare only the keys
     both have (a key added to the schema since the run was made is no difference).
     """
-    try:
-        # (a config.yaml written before runs recorded only their own family's section holds them all)
-        saved = _flatten(_own_sections(OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE))))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{what}: cannot read {run_dir / CONFIG_FILE}: {' '.join(str(exc).split())}") from None
+    # (a config.yaml written before runs recorded only their own family's section holds them all)
+    saved = _flatten(_own_sections(saved))
     now = _flatten(run_config(cfg))
     keys = set(saved) & set(now) if common_only else set(saved) | set(now)
     return sorted(k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore
                   and not k.startswith(SWEEP_ONLY_PREFIX) and saved.get(k, "<absent>") != now.get(k, "<absent>"))
-
-
-def _warn_damaged(run_dir: Path) -> None:
-    problem = metrics_problem(run_dir)
-    if problem is not None and (run_dir / METRICS_FILE).exists():
-        print(f"warning: {run_dir / METRICS_FILE} is no complete run's record ({problem}); "
-              f"the run is done again", file=sys.stderr, flush=True)
 
 
 def guard_run_dir(cfg, run_dir: Path) -> bool:
@@ -156,10 +157,13 @@ def guard_run_dir(cfg, run_dir: Path) -> bool:
     that does not parse or contradicts config.yaml is no complete run: the run
     is done again, with a one-line warning.
     """
-    if is_complete(run_dir):
+    problem = metrics_problem(run_dir)
+    if problem is None:
         raise ValueError(f"out_dir {run_dir} holds a complete run (metrics.json); choose another out_dir "
                          f"(or skip_complete=true to keep it)")
-    _warn_damaged(run_dir)
+    if (run_dir / METRICS_FILE).exists():
+        print(f"warning: {run_dir / METRICS_FILE} is no complete run's record ({problem}); "
+              f"the run is done again", file=sys.stderr, flush=True)
     if not (run_dir / CHECKPOINT_DIR).is_dir() or not any((run_dir / CHECKPOINT_DIR).glob("*.pt")):
         return False
     if not (cfg.resume or requeued()):

@@ -33,15 +33,16 @@ CONFIG_FILE = "config.yaml"
 CHECKPOINT_DIR = "checkpoints"
 
 
-def ensure_writable_dir(path: str | os.PathLike) -> Path:
-    """Create ``path`` (and parents) and check that a file can be written there."""
+def ensure_writable_dir(path: str | os.PathLike, what: str = "out_dir") -> Path:
+    """Create ``path`` (and parents) and check that a file can be written there; ``what`` names the
+    setting in the error."""
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=p, prefix=".probe-"):
             pass
     except OSError as exc:
-        raise ValueError(f"out_dir '{p}' is not writable: {exc.strerror or exc}") from None
+        raise ValueError(f"{what} '{p}' is not writable: {exc.strerror or exc}") from None
     return p
 
 

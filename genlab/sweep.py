@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from genlab.runs import CONFIG_FILE, METRICS_FILE, atomic_write_text, is_complete, read_metrics
+from genlab.runs import CONFIG_FILE, METRICS_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
 
 __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
            "row_means", "row_mean_ci", "hydra_spelling"]
@@ -133,11 +133,7 @@ def check_sweep_dir(plan: SweepPlan) -> None:
         return
     if not d.is_dir():
         raise ValueError(f"rates.out_dir {d} is a file, not a directory; choose another rates.out_dir")
-    try:
-        with tempfile.NamedTemporaryFile(dir=d, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        raise ValueError(f"rates.out_dir {d} is not writable: {exc.strerror or exc}") from None
+    ensure_writable_dir(d, "rates.out_dir")
     mine = plan.identity()
     try:
         theirs = json.loads((d / SWEEP_FILE).read_text())
