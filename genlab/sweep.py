@@ -1,19 +1,14 @@
-"""A sweep over (x, seed) as a Hydra multirun of scripts/train.py, and its aggregation.
+"""A sweep over (x, seed) as a Hydra multirun of scripts/train.py: its plan, directory and aggregation.
 
 x is the training size n unless the sweep names another key (``rates.x``, e.g.
-``diffusion.sampler_steps`` for a discretisation study).
-The sweep is launched as ``train.py -m ... n=a,b,c seed=0,1,2`` so that every
-point is a run made by the same code path as a single run, and any Hydra
-launcher (local processes, SLURM) can spread it.  Each job writes to
+``diffusion.sampler_steps`` for a discretisation study).  Every point is a
+run made by the same code path as a single run (``genlab.sweep_launch``
+starts them, through any Hydra launcher).  Each job writes to
 ``<sweep_dir>/runs/<overrides>`` -- a name fixed by its overrides, so a rerun
-finds the complete runs (those with ``metrics.json``) and skips them, and
-continues a killed run from its checkpoint (every job runs with ``resume=true``).
-Aggregation reads the run directories alone, so a sweep spread over a
-cluster aggregates exactly like a local one, and it names the runs that are
-missing instead of fitting around them silently.  A local diffusion sweep may
-instead train its jobs as replica-batched groups in one process
-(``plan.replicas``, ``genlab.replica_sweep``): same run directories, same
-config.yaml, the same metrics to float tolerance.
+finds the complete runs and skips them, and continues a killed run from its
+checkpoint.  Aggregation reads the run directories alone, so a sweep spread
+over a cluster aggregates exactly like a local one, and it names the runs
+that are missing instead of fitting around them silently.
 """
 
 from __future__ import annotations
@@ -21,26 +16,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
-from genlab.runs import CONFIG_FILE, METRICS_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
+from genlab.runs import CONFIG_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
 
-__all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "launch", "usable_cores", "collect", "RunRecord", "write_rates_csv", "format_value",
-           "row_means", "row_mean_ci", "hydra_spelling"]
-
-TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
-
+__all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "collect", "RunRecord",
+           "write_rates_csv", "format_value", "row_means", "row_mean_ci", "hydra_spelling"]
 
 #: keys that name where something is kept, not what a run computes: passed to the jobs, but left out
 #: of run-directory names, of the sweep's hash and identity (and of resume's comparison, run_guard)
@@ -186,105 +172,6 @@ def plan_sweep(recipe: str, overrides: list[str], xs: list, seeds: list[int],
                          f"{len(longest.encode())} bytes (the limit is {MAX_NAME_BYTES}): give fewer "
                          f"overrides on the command line, or put them in a recipe")
     return plan
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, which respects cgroup pinning)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _commands(plan: SweepPlan, todo: list[tuple]) -> tuple[list[list[str]], dict | None]:
-    """The processes that run ``todo``, and their environment (None: this one's).
-
-    A Hydra multirun of train.py; or, for ``plan.replicas``, P = min(cores, jobs)
-    ``genlab.replica_sweep`` processes, part k of P each, on cores // P threads:
-    like the joblib launcher's one process per core, with each process training
-    its share of the runs as replica-batched groups.
-    """
-    # resume=true: a job killed after a checkpoint continues from it when the sweep is rerun (a
-    # checkpoint of other settings is still refused, naming the keys), as a single run does with it
-    fixed = [f"out_dir={plan.runs_dir}", "progress=false", "skip_complete=true", "resume=true"]
-    if not plan.replicas:
-        return [[sys.executable, str(TRAIN_SCRIPT), "-m", f"recipe={plan.recipe}", *plan.overrides,
-                 f"{plan.x_key}={','.join(map(format_value, plan.xs))}", f"seed={','.join(map(str, plan.seeds))}",
-                 *fixed, *plan.launcher_overrides]], None
-    # the same overrides as each Hydra job gets, so config.yaml is the same either way
-    jobs = {"recipe": plan.recipe, "overrides": plan.overrides, "x_key": plan.x_key, "fixed": fixed,
-            "jobs": [{"x": format_value(x), "seed": s, "run_dir": str(plan.run_dir(x, s))} for x, s in todo]}
-    spec = plan.sweep_dir / "replica_jobs.json"
-    spec.write_text(json.dumps(jobs, indent=1))
-    cores = usable_cores()
-    parts = max(1, min(cores, len(todo)))
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // parts)),
-           "MKL_NUM_THREADS": str(max(1, cores // parts))}
-    return [[sys.executable, "-m", "genlab.replica_sweep", str(spec), f"--part={k}/{parts}"]
-            for k in range(parts)], env
-
-
-def launch(plan: SweepPlan, *, progress: bool = True) -> subprocess.CompletedProcess | None:
-    """Run the jobs of ``plan`` that are not complete yet; return None if all were.
-
-    Returns the worst exit status of the processes and their stderr.
-    """
-    todo = [(x, s) for x, s in plan.expected() if not is_complete(plan.run_dir(x, s))]
-    if not todo:
-        return None
-    claim_sweep_dir(plan)
-    cmds, env = _commands(plan, todo)
-    total = len(plan.expected())
-
-    def complete() -> int:  # for the progress bar only: the presence of metrics.json, cheap to poll
-        return sum((plan.run_dir(x, s) / METRICS_FILE).is_file() for x, s in plan.expected())
-
-    with open(plan.sweep_dir / "sweep.log", "a") as log, \
-            tqdm(total=total, desc=f"sweep {plan.recipe}", unit="run", disable=not progress,
-                 initial=total - len(todo)) as bar:
-        procs = []
-        for cmd in cmds:
-            log.write("$ " + " ".join(cmd) + "\n")
-            log.flush()
-            err = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty job cannot block on it
-            procs.append((subprocess.Popen(cmd, stdout=log, stderr=err, text=True, env=env), err))
-        done = total - len(todo)
-        try:
-            while any(p.poll() is None for p, _ in procs):
-                time.sleep(0.5)
-                now = complete()
-                if now > done:
-                    bar.update(now - done)
-                    done = now
-        except KeyboardInterrupt:  # stop every job (each keeps its checkpoint) before passing it on
-            _stop(procs)
-            raise
-        if complete() > done:
-            bar.update(complete() - done)
-        stderr = ""
-        for _, err in procs:
-            err.seek(0)
-            stderr += err.read()
-            err.close()
-        log.write(stderr)
-    return subprocess.CompletedProcess(cmds, max(p.returncode for p, _ in procs), "", stderr)
-
-
-def _stop(procs, grace: float = 10.0) -> None:
-    """SIGINT to the jobs still running (a terminal's Ctrl-C has sent it already), then SIGKILL after ``grace`` s."""
-    import signal
-
-    for p, _ in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + grace
-    for p, err in procs:
-        try:
-            p.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        err.close()
 
 
 @dataclass

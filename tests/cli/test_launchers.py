@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genlab.sweep import collect, launch, plan_sweep
+from genlab.sweep import collect, plan_sweep
+from genlab.sweep_launch import launch
 
 TINY = ["recipe=empirical_gmm", "eval.m=64", "eval.reps=2", "eval.metrics=[w1]", "eval.floor_cache=null",
         "device=cpu"]
@@ -76,7 +77,7 @@ def test_submitit_local_runs_a_sweep(tmp_path):
     _check_complete_and_collected(plan)
 
 
-def test_the_slurm_launcher_composes_with_the_readme_settings():
+def test_the_readmes_slurm_command_composes_to_genlab_slurm(readme_slurm_launcher_args):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
@@ -84,19 +85,24 @@ def test_the_slurm_launcher_composes_with_the_readme_settings():
     from genlab.cli import RECIPES_DIR
     from genlab.config import register_schema
 
+    args = readme_slurm_launcher_args
+    assert args[0] == "hydra/launcher=genlab_slurm"
     register_schema()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
             cfg = compose(config_name="config", return_hydra_config=True,
-                          overrides=["recipe=diffusion_gmm", "out_dir=/sweep/runs", "hydra/launcher=submitit_slurm",
-                                     "hydra.launcher.partition=cpu", "hydra.launcher.timeout_min=120",
-                                     "hydra.launcher.cpus_per_task=4", "hydra.launcher.mem_gb=8"])
+                          overrides=["recipe=diffusion_gmm", "out_dir=/sweep/runs", *args])
     finally:
         GlobalHydra.instance().clear()
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-    assert (launcher.partition, launcher.timeout_min, launcher.cpus_per_task, launcher.mem_gb) == ("cpu", 120, 4, 8)
+    given = dict(a.removeprefix("hydra.launcher.").split("=", 1) for a in args[1:])
+    assert {k: str(launcher[k]) for k in given} == given
+    # genlab_slurm's own settings: timeouts requeued, torch threads = the job's cores, jobs named by recipe
+    assert launcher.max_num_timeout == 3 and launcher.cpus_per_task == 2
+    assert launcher.setup == ["export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK MKL_NUM_THREADS=$SLURM_CPUS_PER_TASK"]
+    assert launcher.name == "genlab-diffusion_gmm"
     # the jobs write where a local sweep writes, <out_dir>/<override_dirname>; SLURM's logs go beside them
     sweep = OmegaConf.to_container(cfg.hydra.sweep, resolve=False)
     assert sweep == {"dir": "${out_dir}", "subdir": "${hydra.job.override_dirname}"}

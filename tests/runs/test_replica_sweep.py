@@ -17,7 +17,8 @@ from omegaconf import OmegaConf
 from genlab.cli import ConfigError, compose_config
 from genlab.rates_main import _replicas
 from genlab.replica_sweep import plan_groups
-from genlab.sweep import collect, launch, plan_sweep
+from genlab.sweep import collect, plan_sweep
+from genlab.sweep_launch import launch
 
 TINY = ["diffusion.steps=20", "diffusion.width=16", "diffusion.batch_size=32", "diffusion.likelihood_steps=4",
         "diffusion.sampler_steps=10", "diffusion.score_error_times=[]", "eval.m=200", "eval.reps=2",
