@@ -61,13 +61,16 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def compose_config(overrides: list[str]):
-    """Compose the run config for plain ``key=value`` overrides (no sweeps); raise ConfigError."""
+def compose_config(overrides: list[str], hydra: bool = False):
+    """Compose the run config for plain ``key=value`` overrides (no sweeps); raise ConfigError.
+
+    ``hydra=True`` keeps Hydra's own node (``cfg.hydra.launcher``, ...) in the result.
+    """
     register_schema()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=hydra)
     except MissingConfigException as exc:
         text = str(exc)
         if "recipe" in text:

@@ -29,7 +29,7 @@ import metrics as M
 from metrics.evaluate import SAMPLE_METRICS
 from genlab.runs import atomic_write_text
 
-__all__ = ["cached_floors", "check_floor_cache"]
+__all__ = ["cached_floors", "check_floor_cache", "is_cached"]
 
 
 def _fingerprint(truth_sampler: Callable[[int, int], np.ndarray]) -> str:
@@ -94,6 +94,26 @@ def _root(cache_dir: str) -> Path:
     return root
 
 
+def _entry(root: Path, truth_key: dict, fingerprint: str, name: str, m: int, reps: int,
+           seed: int) -> tuple[dict, Path]:
+    """The cache key of one floor and the file that holds it under ``root``."""
+    key = {"truth": truth_key, "metric": name, "m": m, "reps": reps, "seed": seed, "samples": fingerprint,
+           "code": _code_fingerprint()}
+    key = json.loads(json.dumps(key, sort_keys=True))  # as it reads back (tuples become lists)
+    return key, root / f"{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]}.json"
+
+
+def is_cached(cache_dir: str | None, truth_key: dict, truth_sampler, name: str, *, m: int, reps: int,
+              seed: int) -> bool:
+    """Whether `cached_floors` would read the floor of ``name`` from ``cache_dir`` (a valid entry)
+    rather than compute it; creates nothing."""
+    root = Path(cache_dir).expanduser() if cache_dir else None
+    if root is None or not root.is_dir() or name not in SAMPLE_METRICS:
+        return False
+    key, path = _entry(root, truth_key, _fingerprint(truth_sampler), name, m, reps, seed)
+    return path.is_file() and _read_entry(path, key, m, reps)[0] is not None
+
+
 def cached_floors(cache_dir: str | None, truth_key: dict, truth_sampler, names: list[str], *, m: int,
                   reps: int, seed: int) -> dict[str, M.NoiseFloor]:
     """Floors of the sample metrics among ``names``, read from or written to ``cache_dir``.
@@ -109,10 +129,7 @@ def cached_floors(cache_dir: str | None, truth_key: dict, truth_sampler, names: 
     fp = _fingerprint(truth_sampler)
     out = {}
     for name in names:
-        key = {"truth": truth_key, "metric": name, "m": m, "reps": reps, "seed": seed, "samples": fp,
-               "code": _code_fingerprint()}
-        key = json.loads(json.dumps(key, sort_keys=True))  # as it reads back (tuples become lists)
-        path = root / f"{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]}.json"
+        key, path = _entry(root, truth_key, fp, name, m, reps, seed)
         if path.is_file():
             floor, problem = _read_entry(path, key, m, reps)
             if floor is not None:

@@ -7,7 +7,7 @@ A local diffusion sweep trains its runs as replica-batched groups in one
 process (``rates.replicas=auto``, the default; ``genlab.replica_sweep``): the
 same run directories and numbers as one process per run, at the cost of a
 few larger networks.  ``rates.replicas=off``, or a cluster launcher
-(``hydra/launcher=submitit_slurm``), runs one process per run.
+(``hydra/launcher=genlab_slurm``), runs one process per run.
 
 ``rates.x`` names the swept key: ``n`` (default, values ``rates.n``) or any
 other run key with values ``rates.x_values`` -- the number of sampler steps of
@@ -34,7 +34,9 @@ from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
-from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, launch, plan_sweep, write_rates_csv
+from genlab.slurm_jobs import is_cluster_launcher
+from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, plan_sweep, write_rates_csv
+from genlab.sweep_launch import launch_all
 from genlab.validation import check_in, check_positive, check_positive_int, error_line
 
 __all__ = ["main"]
@@ -119,6 +121,45 @@ def _stale_runs(plan, records) -> str | None:
     return None
 
 
+def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
+    """A line per sweep whose largest run needs more memory than ``hydra.launcher.mem_gb`` gives a
+    SLURM job, where the need is known (`genlab.job_memory`): a cluster that enforces memory kills it."""
+    from genlab.config import truth_kwargs
+    from genlab.experiment import build_truth
+    from genlab.floor_cache import is_cached
+    from genlab.job_memory import EXACT_TRANSPORT_METRICS, run_need_bytes
+
+    given = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra.launcher.mem_gb=")]
+    if not is_cluster_launcher(launcher_args):
+        return []
+    if given:
+        mem_gb = float(given[-1])
+    else:  # the launcher's own default (genlab_slurm: 4; submitit_slurm: none, the cluster's)
+        hydra_cfg = compose_config([f"recipe={plans[0].recipe}", *launcher_args], hydra=True)
+        mem_gb = hydra_cfg.hydra.launcher.get("mem_gb")
+        if mem_gb is None:
+            return []
+    out = []
+    for plan in plans:
+        x = max(plan.xs)
+        cfg = OmegaConf.to_object(compose_config([f"recipe={plan.recipe}", *plan.overrides,
+                                                  f"{plan.x_key}={format_value(x)}", "seed=0"]))
+        if cfg.estimator == "icl":
+            continue
+        truth = build_truth(cfg)
+        key = {"name": cfg.truth.name, **truth_kwargs(cfg.truth)}
+        cached = all(is_cached(cfg.eval.floor_cache, key, truth.as_sampler(cfg.eval.seed), k, m=cfg.eval.m,
+                               reps=cfg.eval.reps, seed=cfg.eval.seed)
+                     for k in cfg.eval.metrics if k in EXACT_TRANSPORT_METRICS)
+        need = run_need_bytes(cfg, truth.dim, cached) / 2**30
+        if need > mem_gb:
+            floor = "its floor is cached" if cached else "it computes its floor, not in eval.floor_cache yet"
+            out.append(f"{plan.recipe}: a run at {plan.x_key} = {format_value(x)} needs at least {need:.2f} GiB "
+                       f"({floor}), more than hydra.launcher.mem_gb = {mem_gb:g}: a cluster that enforces "
+                       f"memory will kill it; raise hydra.launcher.mem_gb")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("--help", "-h") for a in argv):
@@ -159,19 +200,30 @@ def main(argv: list[str] | None = None) -> int:
         print(error_line(exc), file=sys.stderr)
         return 2
 
-    all_records, missing, failures = [], {}, []
+    try:
+        for line in _memory_warnings(plans, launcher_args):
+            print(f"warning: {line}", file=sys.stderr, flush=True)
+    except (ConfigError, ValueError) as exc:
+        print(error_line(exc), file=sys.stderr)
+        return 2
     for plan in plans:
         claim_sweep_dir(plan)  # also when every run is complete: the tables below are written there
-        try:
-            proc = launch(plan, progress=True)
-        except KeyboardInterrupt:
-            n_done = sum(len(collect(p)[0]) for p in plans)
-            print(error_line(f"interrupted (SIGINT): {main_plan.sweep_dir} keeps its {n_done} complete run(s) and "
-                             f"the checkpoints of the others; rerun the same command to continue"),
-                  file=sys.stderr, flush=True)
-            return 130
-        if proc is not None and proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+    try:
+        launched = launch_all(plans, progress=True)
+    except KeyboardInterrupt:
+        n_done = sum(len(collect(p)[0]) for p in plans)
+        on_cluster = " (SLURM jobs already submitted run on: scancel them, or rerun when they end)" \
+            if is_cluster_launcher(launcher_args) else ""
+        print(error_line(f"interrupted (SIGINT): {main_plan.sweep_dir} keeps its {n_done} complete run(s) and "
+                         f"the checkpoints of the others; rerun the same command to continue{on_cluster}"),
+              file=sys.stderr, flush=True)
+        return 130
+    all_records, missing, failures = [], {}, []
+    for plan, result in zip(plans, launched):
+        if result is not None and result.job_problems:
+            failures += [f"{plan.recipe}: {line}" for line in result.job_problems]
+        elif result is not None and result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
             failures.append(f"{plan.recipe}: {last}")
         records, miss = collect(plan)
         stale = _stale_runs(plan, records)

@@ -36,3 +36,20 @@ def test_a_different_sampler_or_size_gets_its_own_entry(tmp_path):
 
 def test_no_cache_dir_means_no_cache(tmp_path):
     assert cached_floors(None, {"name": "g"}, _sampler(), ["w1"], m=50, reps=2, seed=0) == {}
+
+
+def test_is_cached_says_whether_a_valid_entry_would_be_read(tmp_path):
+    from genlab.floor_cache import is_cached
+
+    args = dict(m=80, reps=2, seed=3)
+    assert not is_cached(str(tmp_path / "absent"), {"name": "g"}, _sampler(), "w1", **args)
+    assert not (tmp_path / "absent").exists()                       # the question creates nothing
+    assert not is_cached(str(tmp_path), {"name": "g"}, _sampler(), "w1", **args)
+    cached_floors(str(tmp_path), {"name": "g"}, _sampler(), ["w1"], **args)
+    assert is_cached(str(tmp_path), {"name": "g"}, _sampler(), "w1", **args)
+    assert not is_cached(str(tmp_path), {"name": "g"}, _sampler(shift=1.0), "w1", **args)
+    assert not is_cached(str(tmp_path), {"name": "g"}, _sampler(), "w1", m=81, reps=2, seed=3)
+    assert not is_cached(None, {"name": "g"}, _sampler(), "w1", **args)
+    (entry,) = tmp_path.iterdir()
+    entry.write_text(entry.read_text().replace('"mean": ', '"mean": 99 + ', 1)[:-20])  # damaged
+    assert not is_cached(str(tmp_path), {"name": "g"}, _sampler(), "w1", **args)
