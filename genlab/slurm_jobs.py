@@ -78,32 +78,36 @@ def job_overrides(job) -> list[str] | None:
         return None
 
 
-def _last_line(path: Path) -> str:
+def _error_line(path: Path) -> str:
+    """The last of genlab's one-line errors (``error: ...``) in a job's stderr, or ''.  (The other
+    lines a killed job leaves are srun's: "srun: Force Terminated StepId=16.0".)"""
     try:
-        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
     except OSError:
         return ""
-    return lines[-1] if lines else ""
+    return next((ln for ln in reversed(lines) if ln.startswith("error:")), "")
 
 
 def job_problems(jobs: list, keys: tuple[str, ...], run_complete) -> list[str]:
-    """One line per job that did not give its run: its id, SLURM state, the run, and its log's last line.
+    """One line per job that did not give its run: its id, SLURM state, the run, genlab's error if it
+    printed one, and its log.
 
     ``run_complete(overrides)`` says whether the run of a job's overrides (None:
-    unknown) is complete now: a job that ended COMPLETED but whose run refused to
-    start (a run directory locked by another job, say) is a problem too, and its
-    log's last line says why.  ``keys`` are the overrides that name the run in
+    unknown) is complete now; the run decides, not the state: a job whose run
+    refused to start (a run directory locked by another job, say) ends COMPLETED
+    and is a problem, its error line saying why, and one signalled for its time
+    limit just as its run ended is FAILED with its run complete.  ``keys`` are the overrides that name the run in
     the message (the swept key and the seed).
     """
     out = []
     for job in jobs:
-        state = job.watcher.get_state(job.job_id, mode="force")
         overrides = job_overrides(job)
-        if state.upper() == "COMPLETED" and run_complete(overrides):
+        if run_complete(overrides):  # also FAILED: a time limit's signal can come as a run ends
             continue
+        state = job.watcher.get_state(job.job_id, mode="force")
         what = "run unknown" if overrides is None else \
             " ".join(o for o in overrides if o.split("=", 1)[0] in keys)
-        last = _last_line(job.paths.stderr)
-        out.append(f"job {job.job_id} ({what}): {state}" + (f": {last}" if last else "")
+        error = _error_line(job.paths.stderr)
+        out.append(f"job {job.job_id} ({what}): {state}" + (f": {error}" if error else "")
                    + f" (log {job.paths.stderr})")
     return out

@@ -85,3 +85,39 @@ def test_rates_warns_before_submitting_jobs_given_less_memory_than_a_run_needs(t
     assert _memory_warnings([plan], ["hydra/launcher=genlab_slurm", "hydra.launcher.mem_gb=3"]) == []
     assert _memory_warnings([plan], ["hydra/launcher=submitit_slurm"]) == []   # no mem_gb: the cluster's
     assert _memory_warnings([plan], ["hydra.launcher.mem_gb=1"]) == []          # local: no job limit
+
+
+class _FakeJob:
+    """What job_problems reads of a submitit SlurmJob: its id, state (from sacct), submission, stderr."""
+
+    def __init__(self, tmp_path, job_id, state, overrides, stderr):
+        from types import SimpleNamespace
+
+        self.job_id = job_id
+        self.watcher = SimpleNamespace(get_state=lambda job_id, mode="standard": state)
+        self.paths = SimpleNamespace(stderr=tmp_path / f"{job_id}_0_log.err")
+        self.paths.stderr.write_text(stderr)
+        self._overrides = overrides
+
+    def submission(self):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(args=(self._overrides, "hydra.sweep.dir", 0))
+
+
+def test_job_problems_name_the_jobs_that_did_not_give_their_run(tmp_path):
+    from genlab.slurm_jobs import job_problems
+
+    ok = _FakeJob(tmp_path, "7_0", "COMPLETED", ["recipe=x", "n=16", "seed=0"], "")
+    cancelled = _FakeJob(tmp_path, "7_1", "CANCELLED by 0", ["recipe=x", "n=16", "seed=1"],
+                         "srun: got SIGCONT\nsrun: Force Terminated StepId=7.0\n")
+    refused = _FakeJob(tmp_path, "7_2", "COMPLETED", ["recipe=x", "n=32", "seed=0"],
+                       "some output\nerror: run directory R is in use by pid 12 on vm\n")
+    timed_out_as_it_ended = _FakeJob(tmp_path, "7_3", "FAILED", ["recipe=x", "n=32", "seed=1"], "")
+    complete = {("n=16", "seed=0"), ("n=32", "seed=1")}
+    lines = job_problems([ok, cancelled, refused, timed_out_as_it_ended], ("n", "seed"),
+                         lambda ov: ov is not None and (ov[1], ov[2]) in complete)
+    assert lines == [
+        f"job 7_1 (n=16 seed=1): CANCELLED by 0 (log {cancelled.paths.stderr})",
+        f"job 7_2 (n=32 seed=0): COMPLETED: error: run directory R is in use by pid 12 on vm (log {refused.paths.stderr})",
+    ]
