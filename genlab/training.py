@@ -160,6 +160,10 @@ def save_checkpoint(path: str, obj: dict) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None:  # write(2) and fsync(2) name no file: name the checkpoint (disk full)
+            raise OSError(exc.errno, exc.strerror, path) from exc
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -290,6 +290,37 @@ def test_a_full_disk_ends_the_run_in_one_line_and_keeps_the_files_written_before
     assert not list(d.glob(".*.tmp"))  # no half-written temporary left
 
 
+def test_a_disk_full_while_checkpointing_ends_in_one_line_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch,
+                                                                                               capsys):
+    """The disk fills up during the second checkpoint (torch.save has written part of it): the run ends
+    in one line naming the checkpoint, the first checkpoint is byte-identical, no temporary is left."""
+    import errno
+
+    from genlab import training
+
+    d = tmp_path / "run"
+    real, calls, first = training.torch.save, [], {}
+
+    def save(obj, fh):
+        calls.append(1)
+        if len(calls) == 2:
+            first["bytes"] = (d / "checkpoints" / "last.pt").read_bytes()
+            fh.write(b"partial")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write(2) raises it: no file name
+        return real(obj, fh)
+
+    monkeypatch.setattr(training.torch, "save", save)
+    code, err = _train(["recipe=diffusion_gmm", "n=64", "diffusion.steps=30", "diffusion.checkpoint_every=10",
+                        "diffusion.width=16", "diffusion.batch_size=16", "eval.m=32", "eval.reps=2",
+                        "eval.metrics=[w1]", "eval.kde_reference=false", "eval.floor_cache=null", "progress=false",
+                        "device=cpu", f"out_dir={d}"], monkeypatch, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "No space left on device" in lines[0] and "last.pt" in lines[0] and "intact" in lines[0]
+    assert (d / "checkpoints" / "last.pt").read_bytes() == first["bytes"]
+    assert not list(d.rglob(".*.tmp*")) and not (d / "metrics.json").exists()
+
+
 def test_a_runs_config_yaml_holds_only_its_own_familys_section(complete, tmp_path, monkeypatch, capsys):
     """A KDE (here: empirical) run's config.yaml held every diffusion, GAN and ICL key (issue 18, item 6);
     a config.yaml written before, with every section, still resumes and skips as the same settings."""
