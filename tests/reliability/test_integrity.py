@@ -222,6 +222,43 @@ def test_rates_out_dir_holding_another_sweep_is_refused_before_anything_is_writt
     assert os.path.isdir(out / "runs")
 
 
+@pytest.fixture
+def read_only(tmp_path):
+    """``make(d)`` remounts directory d read-only (a bind mount; root's writes are refused too, which
+    permission bits cannot do); skips, naming why, where this process may not mount."""
+    mounted = []
+
+    def make(d: Path) -> None:
+        for cmd in (["mount", "--bind", str(d), str(d)], ["mount", "-o", "remount,bind,ro", str(d)]):
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                if mounted:
+                    subprocess.run(["umount", str(d)], capture_output=True)
+                pytest.skip(f"cannot make a read-only mount here ({' '.join(cmd)}: "
+                            f"{res.stderr.strip() or res.returncode})")
+            if not mounted:
+                mounted.append(d)
+    yield make
+    for d in mounted:
+        subprocess.run(["umount", str(d)], check=True)
+
+
+def test_a_read_only_rates_out_dir_is_refused_in_one_line_and_left_as_it_was(tmp_path, monkeypatch, capsys,
+                                                                               read_only):
+    from genlab.rates_main import main
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "sweep"
+    assert main([*SWEEP, f"rates.out_dir={out}"]) == 0
+    before = _snapshot(out)
+    read_only(out)
+    capsys.readouterr()
+    assert main([*SWEEP, "rates.seeds=2", f"rates.out_dir={out}"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "rates.out_dir" in lines[0] and "Read-only file system" in lines[0], lines
+    assert _snapshot(out) == before
+
+
 def test_a_complete_run_of_other_settings_in_a_sweep_is_not_aggregated_as_its_own(tmp_path, monkeypatch, capsys):
     """A rerun skips complete runs; one made before the recipe (or a default) changed would be passed off
     as this sweep's.  Here a run's config.yaml says eval.seed 7, which this command does not give."""
