@@ -22,7 +22,7 @@ from genlab.icl.config import ICLConfig
 
 __all__ = [
     "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
-    "ESTIMATORS", "register_schema", "truth_kwargs",
+    "ESTIMATORS", "register_schema", "truth_kwargs", "truth_identity",
 ]
 
 #: estimator families a recipe can name in ``estimator:``
@@ -199,3 +199,9 @@ def truth_kwargs(truth: TruthConfig) -> dict:
     """The non-null parameters of ``truth``, without its name."""
     return {f.name: getattr(truth, f.name) for f in fields(truth)
             if f.name != "name" and getattr(truth, f.name) is not None}
+
+
+def truth_identity(truth: TruthConfig) -> dict:
+    """The truth's name and non-null parameters: what a floor-cache entry is keyed by
+    (`genlab.floor_cache`), so a run and a check of the cache name the same entry."""
+    return {"name": truth.name, **truth_kwargs(truth)}

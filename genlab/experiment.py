@@ -23,7 +23,7 @@ import torch
 from omegaconf import OmegaConf
 
 import metrics as M
-from genlab.config import ESTIMATORS, RunConfig, truth_kwargs
+from genlab.config import ESTIMATORS, RunConfig, truth_identity, truth_kwargs
 from genlab.device import check_fits_in_memory, resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
@@ -344,7 +344,7 @@ def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> Ru
               f"reps = {cfg.eval.reps})", flush=True)
     estimates = {}
     if sample_metrics:
-        floors = cached_floors(cfg.eval.floor_cache, {"name": cfg.truth.name, **truth_kwargs(cfg.truth)},
+        floors = cached_floors(cfg.eval.floor_cache, truth_identity(cfg.truth),
                                truth_sampler, sample_metrics, m=cfg.eval.m, reps=cfg.eval.reps,
                                seed=cfg.eval.seed)
         estimates = M.evaluate(truth_sampler, samples.numpy(), sample_metrics, m=cfg.eval.m,

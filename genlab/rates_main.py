@@ -34,7 +34,7 @@ from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
-from genlab.slurm_jobs import is_cluster_launcher
+from genlab.slurm_jobs import is_cluster_launcher, launcher_names
 from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, plan_sweep, write_rates_csv
 from genlab.sweep_launch import launch_all
 from genlab.validation import check_in, check_positive, check_positive_int, error_line
@@ -79,8 +79,7 @@ def _replicas(cfg, launcher_args: list[str]) -> bool:
         return False
     from genlab.diffusion.replicas import replicable
 
-    launcher = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra/launcher=")]
-    local = all(name in LOCAL_LAUNCHERS for name in launcher)
+    local = all(name in LOCAL_LAUNCHERS for name in launcher_names(launcher_args))
     return local and replicable(OmegaConf.to_object(cfg).diffusion) is None
 
 
@@ -124,14 +123,14 @@ def _stale_runs(plan, records) -> str | None:
 def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
     """A line per sweep whose largest run needs more memory than ``hydra.launcher.mem_gb`` gives a
     SLURM job, where the need is known (`genlab.job_memory`): a cluster that enforces memory kills it."""
-    from genlab.config import truth_kwargs
+    from genlab.config import truth_identity
     from genlab.experiment import build_truth
     from genlab.floor_cache import is_cached
     from genlab.job_memory import EXACT_TRANSPORT_METRICS, run_need_bytes
 
-    given = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra.launcher.mem_gb=")]
     if not is_cluster_launcher(launcher_args):
         return []
+    given = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra.launcher.mem_gb=")]
     if given:
         mem_gb = float(given[-1])
     else:  # the launcher's own default (genlab_slurm: 4; submitit_slurm: none, the cluster's)
@@ -147,9 +146,8 @@ def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
         if cfg.estimator == "icl":
             continue
         truth = build_truth(cfg)
-        key = {"name": cfg.truth.name, **truth_kwargs(cfg.truth)}
-        cached = all(is_cached(cfg.eval.floor_cache, key, truth.as_sampler(cfg.eval.seed), k, m=cfg.eval.m,
-                               reps=cfg.eval.reps, seed=cfg.eval.seed)
+        cached = all(is_cached(cfg.eval.floor_cache, truth_identity(cfg.truth), truth.as_sampler(cfg.eval.seed), k,
+                               m=cfg.eval.m, reps=cfg.eval.reps, seed=cfg.eval.seed)
                      for k in cfg.eval.metrics if k in EXACT_TRANSPORT_METRICS)
         need = run_need_bytes(cfg, truth.dim, cached) / 2**30
         if need > mem_gb:

@@ -20,16 +20,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["is_cluster_launcher", "job_folders", "submitted_jobs", "wait_for", "job_overrides", "job_problems"]
+__all__ = ["launcher_names", "is_cluster_launcher", "job_folders", "submitted_jobs", "wait_for", "job_overrides", "job_problems"]
 
 #: the folder under a sweep's runs directory where submitit keeps each job's files
 SUBMITIT_DIR = ".submitit"
 
 
+def launcher_names(launcher_overrides: list[str]) -> list[str]:
+    """The launchers that ``hydra/launcher=NAME`` overrides choose (none: Hydra's default, joblib here)."""
+    return [a.split("=", 1)[1] for a in launcher_overrides if a.startswith("hydra/launcher=")]
+
+
 def is_cluster_launcher(launcher_overrides: list[str]) -> bool:
     """Whether ``hydra/launcher=...`` names a SLURM launcher (``submitit_slurm``, ``genlab_slurm``)."""
-    names = [a.split("=", 1)[1] for a in launcher_overrides if a.startswith("hydra/launcher=")]
-    return any("slurm" in name for name in names)
+    return any("slurm" in name for name in launcher_names(launcher_overrides))
 
 
 def job_folders(runs_dir: Path) -> set[str]:
@@ -96,8 +100,8 @@ def job_problems(jobs: list, keys: tuple[str, ...], run_complete) -> list[str]:
     unknown) is complete now; the run decides, not the state: a job whose run
     refused to start (a run directory locked by another job, say) ends COMPLETED
     and is a problem, its error line saying why, and one signalled for its time
-    limit just as its run ended is FAILED with its run complete.  ``keys`` are the overrides that name the run in
-    the message (the swept key and the seed).
+    limit just as its run ended is FAILED with its run complete.  ``keys`` are
+    the overrides that name the run in the message (the swept key and the seed).
     """
     out = []
     for job in jobs:

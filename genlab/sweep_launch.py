@@ -200,16 +200,16 @@ def _launch_together(plans: list[SweepPlan], progress: bool) -> list[LaunchResul
             while any(proc.poll() is None for proc, _ in procs):
                 time.sleep(0.5)
                 poll()
-            jobs = {id(r): submitted_jobs(r.plan.runs_dir, r.jobs_before) if is_cluster_launcher(
-                r.plan.launcher_overrides) else [] for r in runs}
-            wait_for([j for js in jobs.values() for j in js], on_poll=poll)
+            jobs = [submitted_jobs(r.plan.runs_dir, r.jobs_before)
+                    if is_cluster_launcher(r.plan.launcher_overrides) else [] for r in runs]
+            wait_for([j for js in jobs for j in js], on_poll=poll)
         except KeyboardInterrupt:  # stop every process (each job keeps its checkpoint) before passing it on
             _stop(procs)
             for r in runs:
                 r.log.close()
             raise
         poll()
-    finished = iter([_finish(r, jobs[id(r)]) for r in runs])
+    finished = iter([_finish(r, js) for r, js in zip(runs, jobs)])
     return [next(finished) if todo else None for todo in todos]
 
 

@@ -61,7 +61,9 @@ def _metrics(sweep: Path) -> dict[str, bytes]:
 
 
 def _jobs_in(sweep: Path) -> set[str]:
-    return {p.name for p in (sweep / "runs" / ".submitit").glob("*") if (p / f"{p.name}_submitted.pkl").is_file()}
+    from genlab.slurm_jobs import job_folders
+
+    return job_folders(sweep / "runs")
 
 
 # 2 sizes x 2 seeds of the empirical measure, and the same runs of the KDE beside it (rates.compare)
