@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -245,15 +246,14 @@ def metric_table(records: list[RunRecord], metric: str, xs: list, seeds: list[in
 def write_rates_csv(path: Path, records: list[RunRecord], metrics: list[str], x_key: str = "n") -> None:
     """One row per run and metric: recipe, x (column named ``x_key``), seed, metric, value, floor, CI,
     and ``lower_bound`` (1 where the value is only a lower bound of the metric, e.g. tv_classifier)."""
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["recipe", x_key, "seed", "metric", "value", "floor", "ci_low", "ci_high", "lower_bound"])
-        for r in sorted(records, key=lambda r: (r.recipe, r.x, r.seed)):
-            for m in metrics:
-                if r.metrics.get(m) is None:
-                    continue
-                w.writerow([r.recipe, format_value(r.x), r.seed, m, r.metrics[m], r.metrics.get(f"{m}_floor", ""),
-                            r.metrics.get(f"{m}_ci_low", ""), r.metrics.get(f"{m}_ci_high", ""),
-                            int(bool(r.metrics.get(f"{m}_is_lower_bound")))])
-    tmp.replace(path)
+    fh = io.StringIO(newline="")  # the csv module's own line endings; written at once, atomically
+    w = csv.writer(fh)
+    w.writerow(["recipe", x_key, "seed", "metric", "value", "floor", "ci_low", "ci_high", "lower_bound"])
+    for r in sorted(records, key=lambda r: (r.recipe, r.x, r.seed)):
+        for m in metrics:
+            if r.metrics.get(m) is None:
+                continue
+            w.writerow([r.recipe, format_value(r.x), r.seed, m, r.metrics[m], r.metrics.get(f"{m}_floor", ""),
+                        r.metrics.get(f"{m}_ci_low", ""), r.metrics.get(f"{m}_ci_high", ""),
+                        int(bool(r.metrics.get(f"{m}_is_lower_bound")))])
+    atomic_write_text(path, fh.getvalue())
