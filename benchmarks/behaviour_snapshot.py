@@ -18,6 +18,7 @@ missing.  CPU only: CUDA kernels are not bit-reproducible across versions.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -27,18 +28,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = sorted(p.stem for p in (ROOT / "recipes" / "recipe").glob("*.yaml"))
 
-#: toy sizes per family (those of tests/cli/test_recipes.py): every stage runs, in seconds
-TINY = {
-    "empirical": ["n=32", "eval.m=64", "eval.reps=2"],
-    "kde": ["n=64", "eval.m=64", "eval.reps=2"],
-    "diffusion": ["n=64", "eval.m=48", "eval.reps=2", "diffusion.steps=2", "diffusion.batch_size=32",
-                  "diffusion.width=16", "diffusion.sampler_steps=4", "diffusion.likelihood_steps=2",
-                  "diffusion.score_error_m=32", "diffusion.warmup_steps=1"],
-    "gan": ["n=64", "eval.m=64", "eval.reps=2", "gan.steps=3", "gan.batch_size=16", "gan.g_width=8",
-            "gan.d_width=8", "gan.monitor_every=2", "gan.monitor_m=32", "gan.checkpoint_every=2"],
-    "icl": ["icl.steps=2", "icl.eval_prompts=1280", "icl.n_boot=50", "icl.bayes_mc=2000"],
-}
-TINY_RECIPE = {"diffusion_oracle": ["diffusion.sampler_steps=64"]}
+
+def _recipe_test_sizes() -> tuple[dict, dict]:
+    """``TINY`` (toy overrides per family) and ``TINY_RECIPE`` (per recipe) of tests/cli/test_recipes.py,
+    the one definition of a toy run: a change there moves the record, and `compare` says so."""
+    spec = importlib.util.spec_from_file_location("_test_recipes", ROOT / "tests" / "cli" / "test_recipes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TINY, module.TINY_RECIPE
+
+
+TINY, TINY_RECIPE = _recipe_test_sizes()
+
 #: the family of each recipe, by its file name's prefix
 FAMILY = {r: r.split("_")[0] for r in RECIPES}
 #: one toy sweep per family: (recipe, sweep overrides); the diffusion one is replica-batched (rates.replicas=auto)
