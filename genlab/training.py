@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import math
 import os
 import time
@@ -32,6 +33,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from genlab.interrupts import sigint_held
+from genlab.runs import atomic_write_bytes
 from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train", "ema_update", "clip_grad_norm_per_replica",
@@ -150,23 +153,19 @@ def clip_grad_norm_per_replica(params: list[torch.Tensor], max_norm: float, repl
 
 
 def save_checkpoint(path: str, obj: dict) -> None:
-    """Write ``obj`` with torch.save to a temporary file in the same folder, then os.replace it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
+    """``torch.save`` ``obj`` to ``path`` atomically (`runs.atomic_write_bytes`), with SIGINT held until
+    the file is complete (`interrupts.sigint_held`: an interrupt inside torch.save's zip writer would
+    otherwise end the run with the writer's RuntimeError, exit 1, instead of exit 130)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with sigint_held():
+            buf = io.BytesIO()
+            torch.save(obj, buf)
+            atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:
         if exc.filename is None:  # write(2) and fsync(2) name no file: name the checkpoint (disk full)
             raise OSError(exc.errno, exc.strerror, path) from exc
         raise
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path: str, fmt: str = _FORMAT) -> dict:
