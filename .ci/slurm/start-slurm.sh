@@ -68,9 +68,15 @@ if [ ${#need[@]} -gt 0 ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; own_policy=1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" > "$SLURM_PROTO/apt-install.log" 2>&1 \
-        || { [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; tail -20 "$SLURM_PROTO/apt-install.log"; die "apt-get install failed"; }
+    # the log's directory first: on a fresh machine nothing has made $SLURM_PROTO yet, and a
+    # redirect into a missing directory fails before apt-get runs (CI at 574debb: "tail: cannot
+    # open .../apt-install.log")
+    mkdir -p "$SLURM_PROTO"
+    apt_log=$SLURM_PROTO/apt-install.log
+    apt-get update -qq > "$apt_log" 2>&1 \
+        || { [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; tail -5 "$apt_log" || true; die "apt-get update failed"; }
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >> "$apt_log" 2>&1 \
+        || { [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; tail -20 "$apt_log" || true; die "apt-get install failed"; }
     [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
