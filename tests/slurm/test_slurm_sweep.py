@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from genlab.slurm_jobs import job_folders, job_overrides, submitted_jobs
+
 pytestmark = pytest.mark.slurm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,8 +63,6 @@ def _metrics(sweep: Path) -> dict[str, bytes]:
 
 
 def _jobs_in(sweep: Path) -> set[str]:
-    from genlab.slurm_jobs import job_folders
-
     return job_folders(sweep / "runs")
 
 
@@ -117,18 +117,24 @@ def _wait_for(predicate, what: str, proc=None, limit: float = 300) -> None:
         time.sleep(0.2)
 
 
+# The cancelled sweep's runs train about 25 s on one core (12000 steps), so the scancel, sent as
+# soon as the first checkpoint shows, comes while the victim still trains: a job that ignores the
+# SIGTERM is killed KillWait = 5 s later.  With 6000 steps a run trained 13 s, and finding its job
+# took the test about 7 s (importing genlab beside two training jobs on 2 cores), so the victim
+# finished inside KillWait and wrote its metrics.json: the sweep was complete, and exited 0.
+CANCEL = [o for o in DIFFUSION if not o.startswith("diffusion.steps=")] + ["diffusion.steps=12000"]
+
+
 def test_a_cancelled_job_is_named_and_the_rerun_submits_only_its_run(tmp_path):
-    whole = _rates(*DIFFUSION, "rates.n=[100,200]", f"rates.out_dir={tmp_path / 'whole'}")
+    whole = _rates(*CANCEL, "rates.n=[100,200]", f"rates.out_dir={tmp_path / 'whole'}")
     assert whole.returncode == 0, whole.stderr
 
     out = tmp_path / "cancelled"
-    cmd = [sys.executable, str(RATES), *DIFFUSION, "rates.n=[100,200]", f"rates.out_dir={out}", *ONE_CORE]
+    cmd = [sys.executable, str(RATES), *CANCEL, "rates.n=[100,200]", f"rates.out_dir={out}", *ONE_CORE]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     _wait_for(lambda: list(out.glob("runs/*/checkpoints/last.pt")), "a run's first checkpoint", proc)
     victim = next(out.glob("runs/*/checkpoints/last.pt")).parent.parent
     n = int(re.search(r"(?:^|,)n=(\d+)", victim.name).group(1))
-    from genlab.slurm_jobs import job_overrides, submitted_jobs
-
     job = next(j for j in submitted_jobs(out / "runs", set()) if f"n={n}" in (job_overrides(j) or []))
     subprocess.run(["scancel", job.job_id], check=True)
     stdout, stderr = proc.communicate(timeout=600)
@@ -141,7 +147,7 @@ def test_a_cancelled_job_is_named_and_the_rerun_submits_only_its_run(tmp_path):
     assert f"1 run(s) missing: n={n} seed=0" in stdout
 
     before = _jobs_in(out)
-    again = _rates(*DIFFUSION, "rates.n=[100,200]", f"rates.out_dir={out}", *ONE_CORE)
+    again = _rates(*CANCEL, "rates.n=[100,200]", f"rates.out_dir={out}", *ONE_CORE)
     assert again.returncode == 0, again.stderr + again.stdout
     assert len(_jobs_in(out) - before) == 1                  # only the missing run was submitted
     assert _metrics(out) == _metrics(tmp_path / "whole")       # continued from its checkpoint, bit for bit
