@@ -31,7 +31,7 @@ from genlab.icl.config import ICLConfig
 from genlab.icl.evaluate import bootstrap_ratio_ci
 from genlab.icl.models import make_model
 from genlab.icl.run import make_sampler
-from genlab.icl.train import _FINAL_LR_RATIO, ICLLoss
+from genlab.icl.train import ICLLoss
 from genlab.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
 from genlab.training import TrainConfig, lr_at
@@ -94,7 +94,7 @@ def goal(args) -> None:
     # the optimiser and schedule of genlab.training.train (what train_icl runs); this loop is its
     # own so that it can evaluate while training and stop at the goal
     schedule = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps, lr_schedule=cfg.lr_schedule,
-                           min_lr_ratio=_FINAL_LR_RATIO)
+                           min_lr_ratio=cfg.min_lr_ratio)
     sampler = make_sampler(cfg, seed)
     xs, ys, ws = sampler.sample(args.eval_prompts, make_generator(derive_seed(seed, "icl_eval")))
     f = sampler.clean(xs, ws).double()

@@ -46,8 +46,7 @@ PICTURE_FILE = "samples.png"
 TIMINGS_FILE = "timings.json"
 #: numbers that measure the machine, not the model: kept out of metrics.json (in timings.json),
 #: so that the same config and seed give a bit-identical metrics.json
-TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_seconds",
-               "steps_per_second", "train_replicas")
+TIMING_KEYS = ("fit_seconds", "wall_seconds", "train_time_s", "train_steps_per_s", "train_replicas")
 #: metrics shown on the last printed line, in this order, when present
 HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "tv_t0", "tv_offset",
                   "kde_tv", "tv_sampler",

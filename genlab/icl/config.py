@@ -62,8 +62,10 @@ class ICLConfig:
     lr: float = 2e-3
     #: steps of linear learning-rate warmup
     warmup_steps: int = 200
-    #: after warmup: constant, or cosine decay to 2% of lr at the last step
+    #: after warmup: constant, or cosine decay to lr x min_lr_ratio at the last step
     lr_schedule: str = "cosine"
+    #: where the cosine schedule ends, as a fraction of the peak rate, in [0, 1]
+    min_lr_ratio: float = 0.02
     #: fresh prompts per training step
     batch_size: int = 128
     #: training steps (no weight averaging: the last weights are evaluated)
@@ -111,6 +113,8 @@ class ICLConfig:
         check_positive("lr", self.lr)
         check_nonnegative("lasso_alpha", self.lasso_alpha)
         check_nonnegative("weight_decay", self.weight_decay)
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
         check_nonnegative("checkpoint_every", self.checkpoint_every)
         if isinstance(self.n_tasks, bool) or int(self.n_tasks) != self.n_tasks or self.n_tasks < 0:
             raise ValueError(f"n_tasks must be an integer >= 0 (0 = infinite), got {self.n_tasks!r}")

@@ -92,7 +92,8 @@ def run_icl(cfg: ICLConfig, run_dir: Path, *, seed: int, device, progress: bool 
     loss_positions = cfg.loss_positions or ("last" if cfg.model == "lsa" else "all")
     out = train_icl(model, sampler, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                     generator=make_generator(derive_seed(seed, "icl_data")), warmup_steps=cfg.warmup_steps,
-                    lr_schedule=cfg.lr_schedule, loss_positions=loss_positions,
+                    lr_schedule=cfg.lr_schedule, min_lr_ratio=cfg.min_lr_ratio,
+                    loss_positions=loss_positions,
                     loss_weighting=cfg.loss_weighting, grad_clip=cfg.grad_clip,
                     weight_decay=cfg.weight_decay, device=device, progress=progress,
                     checkpoint_every=cfg.checkpoint_every,

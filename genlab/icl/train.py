@@ -19,8 +19,6 @@ from genlab.validation import check_in, check_nonnegative, check_positive, check
 __all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "ICLLoss", "train_icl"]
 
 LR_SCHEDULES = ("constant", "cosine")
-#: the cosine schedule ends at this fraction of the peak rate
-_FINAL_LR_RATIO = 0.02
 #: ``all``: mean squared error over every prefix (Garg et al. 2022); ``last``: only the
 #: query with k examples, the objective of Zhang, Frei & Bartlett (2024) for a fixed N.
 LOSS_POSITIONS = ("all", "last")
@@ -60,12 +58,13 @@ class ICLLoss:
 
 def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_size: int, lr: float,
               generator: torch.Generator, warmup_steps: int = 0, lr_schedule: str = "cosine",
+              min_lr_ratio: float = 0.02,
               loss_positions: str = "all", loss_weighting: str = "uniform", grad_clip: float | None = 1.0,
               weight_decay: float = 0.0, device: torch.device | str = "cpu", progress: bool = False,
               checkpoint_every: int = 0, checkpoint_dir: str | None = None) -> dict[str, float]:
     """Train ``model`` on ``steps`` batches of fresh prompts through `genlab.training.train`.
 
-    The shared loop brings the linear warmup and cosine decay (to 2% of ``lr``),
+    The shared loop brings the linear warmup and cosine decay (to ``lr * min_lr_ratio``),
     the NaN guard, and atomic checkpoints with bit-identical resume (the prompt
     generator's state is checkpointed with the weights).  No weight averaging:
     ICL is evaluated on the trained weights themselves.  The loss is the squared
@@ -78,7 +77,8 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
     Returns
     -------
     dict
-        ``train_loss`` (mean of the last 5% of steps), ``train_seconds``, ``steps_per_second``.
+        ``train_loss`` (mean of the last 5% of steps), ``train_time_s``, ``train_steps_per_s``
+        (the keys the diffusion and GAN families report).
     """
     steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -96,7 +96,7 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
         return loss_fn(m(xs, ys), ys)
 
     cfg = TrainConfig(steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=int(warmup_steps),
-                      lr_schedule=lr_schedule, min_lr_ratio=_FINAL_LR_RATIO, ema_decay=0.0,
+                      lr_schedule=lr_schedule, min_lr_ratio=min_lr_ratio, ema_decay=0.0,
                       grad_clip=grad_clip or None, checkpoint_every=int(checkpoint_every))
     t0 = time.perf_counter()
     res = train(model, step_fn, cfg, generators={"prompts": generator}, checkpoint_dir=checkpoint_dir,
@@ -106,4 +106,4 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
     losses = res.losses.reshape(-1)
     tail = losses[-max(1, steps // 20):]
     ran = max(res.step - res.resumed_from, 1)
-    return {"train_loss": float(tail.mean()), "train_seconds": seconds, "steps_per_second": ran / seconds}
+    return {"train_loss": float(tail.mean()), "train_time_s": seconds, "train_steps_per_s": ran / seconds}

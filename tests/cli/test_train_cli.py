@@ -96,6 +96,7 @@ BAD = [
     (["recipe=diffusion_gmm", "diffusion.target=velocity"], "target"),
     (["recipe=icl_noisy", "icl.d=0"], "d must be a positive integer"),
     (["recipe=icl_noisy", "icl.sigma2=-1"], "sigma2"),
+    (["recipe=icl_noisy", "icl.min_lr_ratio=1.5"], "min_lr_ratio must be in [0, 1], got 1.5"),
     (["-m", "recipe=kde_gmm", "n=100,0"], "n must be a positive integer"),
     (["-m", "recipe=kde_gmm", "n=100,abc"], "n: Value 'abc'"),
     (["recipe=kde_gmm", "out_dir=/proc/genlab_cannot_write"], "not writable"),
