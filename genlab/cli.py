@@ -169,11 +169,12 @@ def check_overrides(argv: list[str]) -> None:
 def _check_values(cfg_node, where: str) -> None:
     """Value checks of a composed config (cheap: no data, no model)."""
     from genlab.experiment import build_truth, check_metrics_for_truth, validate
+    from genlab.families import get_family
 
     cfg = OmegaConf.to_object(cfg_node)
     try:
         validate(cfg)
-        if cfg.estimator != "icl":  # an ICL run's law is over prompts (cfg.icl), not cfg.truth
+        if get_family(cfg.estimator).fits_truth:  # ICL's law is over prompts (cfg.icl), not cfg.truth
             check_metrics_for_truth(cfg, build_truth(cfg))
     except ValueError as exc:
         prefix = f"{where}: " if where else ""

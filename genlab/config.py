@@ -22,11 +22,8 @@ from genlab.icl.config import ICLConfig
 
 __all__ = [
     "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
-    "ESTIMATORS", "register_schema", "truth_kwargs", "truth_identity",
+    "register_schema", "truth_kwargs", "truth_identity",
 ]
-
-#: estimator families a recipe can name in ``estimator:``
-ESTIMATORS = ("empirical", "kde", "diffusion", "gan", "icl")
 
 
 @dataclass
@@ -156,7 +153,7 @@ class RunConfig:
 
     #: the recipe's name (each recipe sets it): names the default out_dir, a sweep's directory and plot titles
     name: str = "unnamed"
-    #: the estimator family: empirical, kde, diffusion, gan or icl
+    #: the estimator family: empirical, kde, diffusion, gan or icl (`genlab.families` lists them)
     estimator: str = "kde"
     #: training size: the estimator sees n points of the truth (an ICL run draws fresh prompts instead)
     n: int = 1000

@@ -13,7 +13,6 @@ against the same truth samples.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,11 @@ import torch
 from omegaconf import OmegaConf
 
 import metrics as M
-from genlab.config import ESTIMATORS, RunConfig, truth_identity, truth_kwargs
+from genlab.config import RunConfig, truth_identity, truth_kwargs
 from genlab.device import check_fits_in_memory, resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
-from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS, SAMPLER_LAW_METRICS, Fitted, fit_estimator
+from genlab.estimators import DENSITY_METRICS, SAMPLER_LAW_METRICS, Fitted
+from genlab.families import family_names, fit_estimator, get_family
 from genlab.floor_cache import cached_floors, check_floor_cache
 from genlab.plots import plot_samples
 from genlab.run_guard import guard_run_dir, lock_run_dir, requeued, run_config, unlock_run_dir
@@ -34,7 +34,7 @@ from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_te
     write_json, write_samples
 from genlab.seeding import derive_seed, make_generator
 from genlab.training import TrainingDiverged
-from genlab.validation import check_in, check_positive_int, is_number
+from genlab.validation import check_in, check_positive_int
 
 __all__ = ["RunResult", "Prepared", "run", "prepare", "evaluate_fitted", "record_divergence", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
            "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]
@@ -87,38 +87,23 @@ def _format_estimate(name: str, mx: dict) -> str:
     return text
 
 
-#: estimators that cannot fit one point, and why
-_NEEDS_TWO_POINTS = {"kde": "its bandwidth rule (kde.bandwidth) needs a spread or a held-out split",
-                     "diffusion": "it standardises the data by their standard deviation (diffusion.standardize)",
-                     "gan": "it standardises the data by their standard deviation (gan.standardize)"}
-
-
 def validate(cfg: RunConfig) -> None:
     """Checks that compose cannot make (values, not types); ValueError naming the key."""
     check_positive_int("n", cfg.n)
     check_positive_int("eval.m", cfg.eval.m)
     check_positive_int("eval.reps", cfg.eval.reps)
-    check_in("estimator", cfg.estimator, ESTIMATORS)
+    check_in("estimator", cfg.estimator, family_names())
+    family = get_family(cfg.estimator)
     if cfg.eval.m < 2:
         raise ValueError(f"eval.m must be at least 2 (a floor compares two samples of eval.m points, and "
                          f"MMD^2_u needs 2), got {cfg.eval.m}")
-    why = _NEEDS_TWO_POINTS.get(cfg.estimator)
-    if cfg.estimator in ("diffusion", "gan") and not getattr(cfg, cfg.estimator).standardize:
-        why = None
-    if cfg.estimator == "kde" and is_number(cfg.kde.bandwidth):
-        why = None
+    why = family.needs_two_points(cfg) if family.needs_two_points else None
     if cfg.n < 2 and why:
         raise ValueError(f"n must be at least 2 for estimator '{cfg.estimator}' ({why}), got {cfg.n}")
     if cfg.device not in ("auto", "cpu") and not cfg.device.startswith("cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
-    if cfg.estimator == "kde":
-        _validate_bandwidth(cfg.kde.bandwidth)
-    if cfg.estimator == "diffusion":
-        cfg.diffusion.validate()
-    if cfg.estimator == "icl":
-        cfg.icl.validate()
-    if cfg.estimator == "gan":
-        cfg.gan.validate()
+    if family.validate:
+        family.validate(cfg)
     check_floor_cache(cfg.eval.floor_cache)
     if cfg.eval.kde_reference and "tv" not in cfg.eval.metrics:
         raise ValueError("eval.kde_reference needs 'tv' in eval.metrics (kde_tv sits beside tv)")
@@ -126,15 +111,13 @@ def validate(cfg: RunConfig) -> None:
         raise ValueError("eval.metrics is empty; name at least one metric")
     for name in cfg.eval.metrics:
         check_in("eval.metrics", name, M.METRIC_NAMES + EXACT_METRICS)
-        if name in DENSITY_METRICS and cfg.estimator in NO_DENSITY_ESTIMATORS:
+        if name in DENSITY_METRICS and not family.has_density:
             raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                              f"'{cfg.estimator}' has none")
-        if name in SAMPLER_LAW_METRICS:
-            from genlab.diffusion.sampler_law import LAW_SAMPLERS
-            if cfg.estimator != "diffusion" or cfg.diffusion.sampler not in LAW_SAMPLERS:
-                raise ValueError(f"eval.metrics: '{name}' is the TV of a deterministic sampler's own law; "
-                                 f"it needs estimator 'diffusion' with diffusion.sampler in "
-                                 f"{list(LAW_SAMPLERS)}")
+        owners = [f for f in family_names() if name in get_family(f).own_metrics]
+        if owners and cfg.estimator not in owners:
+            raise ValueError(f"eval.metrics: '{name}' is computed by estimator {' or '.join(owners)} only, "
+                             f"not by '{cfg.estimator}'")
 
 
 def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
@@ -149,19 +132,6 @@ def _open_run_dir(cfg: RunConfig, run_dir: str | Path) -> Path:
         unlock_run_dir(run_dir)
         raise
     return run_dir
-
-
-def _run_icl(cfg: RunConfig, run_dir: Path, device, progress: bool, t_start: float) -> RunResult:
-    """An in-context-learning run: the law is over prompts (``cfg.icl``), not ``cfg.truth``.
-
-    Writes the picture ``icl.png`` (error against k with baselines and theory
-    curves) and metrics.json; there are no samples of a law to save.
-    """
-    from genlab.icl.run import run_icl
-
-    out = dict(run_icl(cfg.icl, run_dir, seed=cfg.seed, device=device, progress=progress))
-    out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
-    return _finish(run_dir, out)
 
 
 def _finish(run_dir: Path, out: dict) -> RunResult:
@@ -191,26 +161,6 @@ def _kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob) -> dict:
     return {**est.as_flat("kde_tv"), "kde_bandwidth": float(kde.bandwidth)}
 
 
-def _sampler_law_tv(cfg: RunConfig, truth, samples: torch.Tensor, log_q) -> dict:
-    """TV between the sampler's own law q and the truth (and the truth noised to t0), floor 0.
-
-    TV = E_q[(1 - p(Y)/q(Y))_+] over the model's m samples Y, whose log q is
-    exact (``genlab.diffusion.sampler_law``): no truth samples enter, so there
-    is no sampling floor; the CI is the CLT interval of the terms in [0, 1].
-    """
-    out = {}
-    for name in (k for k in cfg.eval.metrics if k in SAMPLER_LAW_METRICS):
-        law = truth
-        if name == "tv_sampler_t0":
-            process = cfg.diffusion.make_process(n=cfg.n)
-            law = process.marginal(truth, process.t0)
-        log_p = law.log_prob(samples.to(law.dtype)).cpu().numpy().astype(np.float64)
-        est = M.tv_monte_carlo(log_q.numpy(), log_p)
-        out[name] = M.Estimate(est.value, floor=0.0, ci_low=est.ci_low, ci_high=est.ci_high, floor_std=0.0,
-                               note=f"TV of the sampler's own law: {est.note}; no sampling floor")
-    return out
-
-
 def record_divergence(prep: "Prepared", exc: TrainingDiverged, fit_seconds: float) -> None:
     """metrics.json of a diverged run: what happened and where, and no distance as if it had succeeded.
 
@@ -226,11 +176,9 @@ def record_divergence(prep: "Prepared", exc: TrainingDiverged, fit_seconds: floa
 def check_metrics_for_truth(cfg: RunConfig, truth) -> None:
     """Refuse what the truth cannot give: density metrics without a density, w1_law beyond 1-D,
     the oracle score without a closed-form noised law."""
-    from genlab.diffusion.reference import has_closed_form_score
-
-    if cfg.estimator == "diffusion" and cfg.diffusion.score == "oracle" and not has_closed_form_score(truth):
-        raise ValueError(f"diffusion.score=oracle needs a truth whose noised score is known in closed "
-                         f"form (a Gaussian mixture); truth '{cfg.truth.name}' is not one")
+    family = get_family(cfg.estimator)
+    if family.check_truth:
+        family.check_truth(cfg, truth)
     for name in cfg.eval.metrics:
         if name in DENSITY_METRICS and not truth.has_density:
             raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
@@ -252,18 +200,6 @@ def build_truth(cfg: RunConfig):
         return make_truth(cfg.truth.name, **truth_kwargs(cfg.truth))
     except ValueError as exc:
         raise ValueError(f"truth '{cfg.truth.name}': {exc}") from None
-
-
-def _validate_bandwidth(text: str) -> None:
-    from genlab.baselines import BANDWIDTH_RULES
-
-    try:
-        h = float(text)
-    except ValueError:
-        check_in("kde.bandwidth", text, BANDWIDTH_RULES + ("<a positive number>",))
-        return
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"kde.bandwidth must be > 0, got {text}")
 
 
 @dataclass
@@ -302,10 +238,14 @@ def run(cfg: RunConfig, run_dir: str | Path, *, progress: bool = True) -> RunRes
     so a run that stops early leaves none.
     """
     try:  # the run directory is locked from _open_run_dir on, and released however the run ends
-        if cfg.estimator == "icl":
+        family = get_family(cfg.estimator)
+        if not family.fits_truth:  # the family draws its own data (ICL: prompts) and scores itself
             t_start = time.perf_counter()
             validate(cfg)
-            return _run_icl(cfg, _open_run_dir(cfg, run_dir), resolve_device(cfg.device), progress, t_start)
+            opened = _open_run_dir(cfg, run_dir)
+            out = family.run_whole(cfg, opened, device=resolve_device(cfg.device), progress=progress)
+            out.update(seed=cfg.seed, wall_seconds=time.perf_counter() - t_start)
+            return _finish(opened, out)
         prep = prepare(cfg, run_dir)
         t_fit = time.perf_counter()
         try:
@@ -356,14 +296,14 @@ def evaluate_fitted(prep: Prepared, fitted: Fitted, *, fit_seconds: float) -> Ru
         estimates["w1_law"] = M.Estimate.exact(
             M.wasserstein(samples.numpy(), MarginalLaw(truth), p=1, method="1d"),
             note="W1 against the known 1-D law (quantile quadrature); no sampling floor")
-    estimates.update(_sampler_law_tv(cfg, truth, samples, fitted.sample_log_prob))
+    family = get_family(cfg.estimator)
+    extra = family.evaluate_extra(cfg, truth, fitted, model_log_prob) if family.evaluate_extra else {}
+    estimates.update({k: v for k, v in extra.items() if isinstance(v, M.Estimate)})
     out: dict = {}
     for name, est in estimates.items():
         out.update(est.as_flat(name))
     out.update({k: float(v) for k, v in fitted.extras.items()})
-    if cfg.estimator == "diffusion":  # tv_t0, kl_t0 against the truth noised to t0, and tv_offset
-        from genlab.diffusion.early_stopping import run_metrics
-        out.update(run_metrics(cfg, truth, model_log_prob))
+    out.update({k: v for k, v in extra.items() if not isinstance(v, M.Estimate)})
     if cfg.eval.kde_reference:
         out.update(_kde_reference(cfg, truth, x_train, truth_sampler, truth_log_prob))
     out.update(n=cfg.n, m=int(samples.shape[0]), seed=cfg.seed, dim=truth.dim,

@@ -34,7 +34,7 @@ def floor_model_for(metric: str) -> str:
     return "quadrature" if metric in QUADRATURE_FLOOR_METRICS else "cut"
 
 
-#: estimators whose scored samples are their n fit points (`estimators.fit_estimator` returns the
+#: estimators whose scored samples are their n fit points (`estimators.fit_empirical` returns the
 #: empirical measure's support), so only the truth's m-sample carries sample noise
 SAMPLES_ARE_FIT_POINTS = ("empirical",)
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.cli import ConfigError, check_overrides, compose_config
-from genlab.estimators import DENSITY_METRICS, NO_DENSITY_ESTIMATORS
+from genlab.estimators import DENSITY_METRICS
+from genlab.families import get_family
 from genlab.rate_plot import PanelCurve, plot_rates
 from genlab.rate_report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
 from genlab.runs import atomic_write_text
@@ -89,7 +90,7 @@ def _compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
     # the main truth's set keys, and null for keys only the compare recipe sets (short run-dir names)
     truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
     truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
-    usable = [m for m in metrics if not (m in DENSITY_METRICS and other_cfg.estimator in NO_DENSITY_ESTIMATORS)]
+    usable = [m for m in metrics if not (m in DENSITY_METRICS and not get_family(other_cfg.estimator).has_density)]
     if not usable:
         raise ConfigError(f"rates.compare: recipe {other!r} can give none of the metrics {metrics}")
     return [*truth, f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}",
@@ -143,7 +144,7 @@ def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
         x = max(plan.xs)
         cfg = OmegaConf.to_object(compose_config([f"recipe={plan.recipe}", *plan.overrides,
                                                   f"{plan.x_key}={format_value(x)}", "seed=0"]))
-        if cfg.estimator == "icl":
+        if not get_family(cfg.estimator).fits_truth:  # no truth samples, so no floors to check
             continue
         truth = build_truth(cfg)
         cached = all(is_cached(cfg.eval.floor_cache, truth_identity(cfg.truth), truth.as_sampler(cfg.eval.seed), k,
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if panels:
         truth = ", ".join(f"{k} = {v:g}" for k, v in [("d", cfg.truth.dim), ("s", cfg.truth.s)] if v is not None)
         title = f"{cfg.name}: truth {cfg.truth.name}" + (f", {truth}" if truth else "")
-        if cfg.estimator == "icl":
+        if not get_family(cfg.estimator).fits_truth:
             title = cfg.name
         xlabel = {"n": "training sample size $n$",
                   "diffusion.sampler_steps": "sampler steps $N$"}.get(x_key, x_key)

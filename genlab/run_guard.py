@@ -34,6 +34,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from genlab.families import family_sections, get_family
 from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, is_complete, metrics_problem, read_metrics
 
 __all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_run_dir", "complete_run_of",
@@ -102,9 +103,6 @@ def _flatten(tree, prefix: str = "") -> dict:
     return {prefix[:-1]: tree}
 
 
-#: the config sections that belong to one estimator family; a run records only its own
-FAMILY_SECTIONS = ("kde", "diffusion", "gan", "icl")
-
 
 def run_config(cfg) -> dict:
     """The config a run records in config.yaml: every section but the other families' ones.
@@ -117,7 +115,13 @@ def run_config(cfg) -> dict:
 
 
 def _own_sections(tree: dict) -> dict:
-    return {k: v for k, v in tree.items() if k not in FAMILY_SECTIONS or k == tree.get("estimator")}
+    """``tree`` without the config sections of the families other than its estimator's (`genlab.families`)."""
+    sections = family_sections()
+    try:
+        own = get_family(tree.get("estimator")).section
+    except ValueError:  # an unknown estimator is validate's to refuse; keep every section meanwhile
+        return tree
+    return {k: v for k, v in tree.items() if k not in sections or k == own}
 
 
 def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
