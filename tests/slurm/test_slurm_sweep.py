@@ -4,8 +4,8 @@
 - A job cancelled mid-sweep: ``rates.py`` waits for the others, names the job by id and state, and
   exits 1; the same command again submits only the missing run, which continues from its
   checkpoint and ends bit-identical to an uninterrupted run.
-- A job reaching its time limit is requeued (``max_num_timeout`` of ``genlab_slurm``) and
-  resumes by itself, ending bit-identical to an uninterrupted run.
+- A job signalled for its time limit is requeued (``max_num_timeout`` of ``genlab_slurm``) and
+  resumes by itself from its checkpoint, ending bit-identical to an uninterrupted run.
 
 Without a cluster these tests skip, naming why; with ``GENLAB_REQUIRE_SLURM=1`` (``.ci/run``)
 they fail instead, so CI cannot pass without having run them.
@@ -154,29 +154,60 @@ def test_a_cancelled_job_is_named_and_the_rerun_submits_only_its_run(tmp_path):
     assert json.loads((out / "rates.json").read_text())["missing_runs"] == {}
 
 
-# About 40 s of training on one core, checkpointed every 500 steps.  A job's limit is 1 minute and
-# submitit is signalled 30 s before it; slurmctld checks limits every 30 s, so the signal comes 30 to
-# 60 s after the start, and a job trains 8 to 38 s of it (it starts in about 22 s).  So the first
-# attempt always times out, and the run ends in the 2nd to 5th (max_num_timeout = 6 here, for the
-# worst case); SLURM holds a requeued job for 2 minutes, so the test takes 4 to 8 minutes.
+# The time limit's signal, sent when each run has checkpointed.  Slurm sends a job's --signal
+# (USR2, signal_delay_s before the limit) from slurmctld's limit check, which runs every 30 s, so a
+# real one-minute limit signals a job 30 to 60 s after it starts: a run that trains faster than
+# that finishes in its first attempt and tests nothing (stop 29's CI: restarts [0, 0], on a machine
+# twice as fast as the one the step count was sized on), and a requeued attempt can be signalled
+# before submitit has installed its handler (seen once here: the job died by signal 12 one second
+# after it restarted).  So the test sends the limit's signal itself, with scancel, through the same
+# path (to the job's steps, not its batch shell), once a run's checkpoint is at step RESUME_AT or
+# later: a quarter of its 12000 steps, so it still trains about 10 s here (5 s on CI's machine), and
+# a requeued run that restarted from step 0 instead of resuming shows in its timings.
+# submitit counts any USR2 as a timeout when the limit is at most 10 minutes (its guaranteed
+# walltime, min(0.8 limit, limit - 10 min), is then not positive), so the requeue is the timeout
+# path of max_num_timeout, which the job's log names; SLURM holds a requeued job for 2 minutes.
 LONG = [o for o in DIFFUSION if not o.startswith(("diffusion.steps=", "diffusion.checkpoint_every="))] + \
-    ["diffusion.steps=18000", "diffusion.checkpoint_every=500"]
+    ["diffusion.steps=12000", "diffusion.checkpoint_every=500"]
+RESUME_AT = 3000    # the checkpoint step after which a job is signalled
+LIMIT = ["hydra/launcher=genlab_slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10",
+         "hydra.launcher.signal_delay_s=30", "hydra.launcher.max_num_timeout=2"]
 
 
 def test_a_timed_out_job_is_requeued_and_resumes_bit_for_bit(tmp_path):
-    whole = _rates(*LONG, "rates.n=[100,200]", "rates.seeds=1", f"rates.out_dir={tmp_path / 'whole'}")
+    whole = _rates(*LONG, "rates.n=[100,200]", f"rates.out_dir={tmp_path / 'whole'}")
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "requeued"
-    # submitit requeues a job signalled for its limit (max_num_timeout), and the job resumes from its
-    # last checkpoint (SLURM_RESTART_COUNT > 0)
-    res = _rates(*LONG, "rates.n=[100,200]", f"rates.out_dir={out}", "hydra/launcher=genlab_slurm",
-                 "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=1",
-                 "hydra.launcher.signal_delay_s=30", "hydra.launcher.max_num_timeout=6", timeout=1500)
-    assert res.returncode == 0, res.stderr + res.stdout
-    restarts = []
-    for job_id in _jobs_in(out):
+    cmd = [sys.executable, str(RATES), *LONG, "rates.n=[100,200]", f"rates.out_dir={out}", *LIMIT]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    signalled: dict[str, str] = {}                           # run directory -> its job's id
+    def signal_each_run_past_the_first_quarter() -> bool:
+        from genlab.training import load_checkpoint           # torch: imported once the jobs run
+        jobs = submitted_jobs(out / "runs", set())
+        for ckpt in out.glob("runs/*/checkpoints/last.pt"):
+            run = ckpt.parent.parent.name
+            n = re.search(r"(?:^|,)n=(\d+)", run).group(1)
+            job = next((j for j in jobs if f"n={n}" in (job_overrides(j) or [])), None)
+            if run not in signalled and job is not None and load_checkpoint(str(ckpt))["step"] >= RESUME_AT:
+                subprocess.run(["scancel", "--signal=USR2", job.job_id], check=True)
+                signalled[run] = job.job_id
+        return len(signalled) == 2
+    _wait_for(signal_each_run_past_the_first_quarter, f"both runs' checkpoints at step {RESUME_AT}", proc)
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr + stdout
+
+    # the jobs asked SLURM for the limit and its signal, were requeued as timed out, and resumed
+    script = next((out / "runs" / ".submitit").glob("*/*_submission.sh")).read_text()
+    assert "#SBATCH --signal=USR2@30" in script and "#SBATCH --time=10" in script, script
+    for run, job_id in signalled.items():
         show = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
-        m = re.search(r"Restarts=(\d+)", show)
-        restarts.append(int(m.group(1)) if m else -1)
-    assert max(restarts) >= 1, f"no job was requeued (restarts {restarts}): the test did not test a timeout"
-    assert _metrics(out) == _metrics(tmp_path / "whole")
+        restarts = re.search(r"Restarts=(\d+)", show)
+        assert restarts and int(restarts.group(1)) == 1, f"{run}: job {job_id} was not requeued once:\n{show}"
+        log = (out / "runs" / ".submitit" / job_id / f"{job_id}_0_log.err").read_text()
+        assert "this job is timed-out" in log, log
+        # the last attempt trained at most 12000 - RESUME_AT steps, so it continued from a checkpoint:
+        # train_steps_per_s is its steps over its loop's time and train_time_s is that time plus the
+        # set-up (under a second), so the product is 12000 or more for a run trained from step 0
+        t = json.loads((out / "runs" / run / "timings.json").read_text())
+        assert t["train_steps_per_s"] * t["train_time_s"] < 12000, f"{run} trained from step 0: {t}"
+    assert _metrics(out) == _metrics(tmp_path / "whole") and len(_metrics(out)) == 2
