@@ -13,6 +13,11 @@ exactly), between two snapshots.
 
 Exit status: 0 when the snapshots agree, 1 when any entry differs or is
 missing.  CPU only: CUDA kernels are not bit-reproducible across versions.
+Nor are CPUs: the BLAS kernels chosen for one processor round differently
+from another's (the baseline recorded on 2026-12-03 differed from the same
+commit's record on an AMD EPYC VM in the last bit of 4 of 41 files), so a
+record names its machine (``_recorded_on``) and `compare` warns when the two
+machines differ; compare records made on the same machine.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import platform
 import subprocess
 import sys
 import tempfile
@@ -53,6 +59,21 @@ SWEEPS = {
 COMMON = ["eval.floor_cache=null", "device=cpu", "progress=false"]
 
 
+#: the entry that names the machine a record was made on; not compared, only warned about
+MACHINE_KEY = "_recorded_on"
+
+
+def _machine() -> dict:
+    """The processor model and the numeric libraries' versions: what a bit-for-bit comparison depends on."""
+    import numpy
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    return {"cpu": cpu, "machine": platform.machine(), "torch": torch.__version__, "numpy": numpy.__version__}
+
+
 def _run(cmd: list[str]) -> None:
     done = subprocess.run([sys.executable, *cmd], cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
@@ -82,6 +103,7 @@ def record(out: Path) -> int:
     for key, value in snapshot.items():  # rates.json names the sweep's directory, which is a temporary one
         if key.endswith("rates.json"):
             value.pop("out_dir", None)
+    snapshot[MACHINE_KEY] = _machine()
     out.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
     print(f"{len(snapshot)} files recorded in {out}")
     return 0
@@ -89,6 +111,10 @@ def record(out: Path) -> int:
 
 def compare(a: Path, b: Path) -> int:
     have, want = json.loads(a.read_text()), json.loads(b.read_text())
+    machines = have.pop(MACHINE_KEY, None), want.pop(MACHINE_KEY, None)
+    if machines[0] != machines[1]:
+        print(f"warning: recorded on different machines ({machines[0]} and {machines[1]}): "
+              f"the last bits of BLAS results may differ")
     bad = 0
     for key in sorted(set(have) | set(want)):
         if key not in have or key not in want:
