@@ -19,7 +19,7 @@ from genlab.diffusion.loss import dsm_loss
 from genlab.diffusion.parametrisation import ScoreModel
 from genlab.distributions.gaussian import GaussianMixture
 from genlab.nn.mlp import TimeMLP
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 
 
 def steps_per_second(cfg: DiffusionConfig, n_steps: int = 200) -> float:

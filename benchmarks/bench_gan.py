@@ -19,10 +19,10 @@ import time
 import torch
 from omegaconf import OmegaConf
 
-from genlab.cli import compose_config
-from genlab.experiment import build_truth
+from genlab.config.compose import compose_config
+from genlab.run.pipeline import build_truth
 from genlab.gan import fit_gan, make_monitor
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 
 
 def seconds_per_1000_steps(recipe: str, steps: int) -> tuple[float, dict]:

@@ -32,7 +32,7 @@ from genlab.icl.evaluate import bootstrap_ratio_ci
 from genlab.icl.models import make_model
 from genlab.icl.run import make_sampler
 from genlab.icl.train import ICLLoss
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
 from genlab.training import TrainConfig, lr_at
 

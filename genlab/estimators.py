@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.runs import CHECKPOINT_DIR
-from genlab.seeding import derive_seed, make_generator
-from genlab.validation import check_in, is_number
+from genlab.core.files import CHECKPOINT_DIR
+from genlab.core.seeding import derive_seed, make_generator
+from genlab.core.validation import check_in, is_number
 
 __all__ = ["Fitted", "diffusion_fitted", "DENSITY_METRICS", "SAMPLER_LAW_METRICS"]
 

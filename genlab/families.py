@@ -1,6 +1,6 @@
 """The registry of estimator families: what a recipe's ``estimator:`` may name, and what each one brings.
 
-A run (`genlab.experiment`) asks the family of ``cfg.estimator`` for everything
+A run (`genlab.run.pipeline`) asks the family of ``cfg.estimator`` for everything
 that differs between families -- its checks, its fit, its extra metrics -- and
 never names a family itself.  Each built-in family is one `Family` entry below;
 `register_family` adds another.

@@ -7,7 +7,7 @@ Writes config.yaml, metrics.json, samples.npz and samples.png to the run
 directory and prints that directory, with the headline metrics, last.
 """
 
-from genlab.cli import main_entry
+from genlab.cli.train import main_entry
 
 if __name__ == "__main__":
     main_entry("train")

@@ -15,7 +15,7 @@ def unfinished_run_of_other_settings():
     and a checkpoint (whose bytes are never read: resume compares config.yaml first)."""
     from omegaconf import OmegaConf
 
-    from genlab.cli import compose_config
+    from genlab.config.compose import compose_config
 
     def leave(run_dir: Path, overrides: list[str]) -> None:
         (run_dir / "checkpoints").mkdir(parents=True)

@@ -10,7 +10,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from genlab import config_reference as ref
+from genlab.config import reference as ref
 from genlab.config import RunConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"

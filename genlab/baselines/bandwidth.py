@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from genlab.validation import check_in, check_points, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_points, check_positive, check_positive_int
 
 __all__ = ["scott", "silverman", "theory", "held_out", "data_scale"]
 

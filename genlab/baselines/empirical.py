@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from genlab.distributions.base import Distribution, NoDensityError
-from genlab.validation import check_points
+from genlab.core.validation import check_points
 
 __all__ = ["EmpiricalMeasure"]
 

@@ -6,7 +6,7 @@ import torch
 
 from genlab.baselines import bandwidth as bw
 from genlab.baselines.kde import BOUNDARIES, GaussianKDE
-from genlab.validation import check_in, check_points, check_positive
+from genlab.core.validation import check_in, check_points, check_positive
 
 __all__ = ["make_kde", "BANDWIDTH_RULES"]
 

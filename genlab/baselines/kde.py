@@ -33,7 +33,7 @@ import math
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.validation import check_in, check_points, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_points, check_positive, check_positive_int
 
 __all__ = ["GaussianKDE", "BOUNDARIES"]
 

@@ -33,7 +33,7 @@ from genlab.diffusion.parametrisation import check_target
 from genlab.diffusion.processes import PROCESSES, Process, make_process
 from genlab.diffusion.samplers import GRIDS, SAMPLERS
 from genlab.nn.mlp import ACTIVATIONS
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["DiffusionConfig", "SCORES"]
 

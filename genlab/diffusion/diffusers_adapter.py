@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from genlab.diffusion.processes import Process
-from genlab.validation import check_in
+from genlab.core.validation import check_in
 
 __all__ = ["SCHEDULERS", "make_scheduler", "sample_scheduler", "alphas_cumprod_on_grid"]
 

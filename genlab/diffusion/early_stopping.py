@@ -47,8 +47,8 @@ import numpy as np
 import torch
 
 import metrics as M
-from genlab.seeding import derive_seed, make_generator
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.seeding import derive_seed, make_generator
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["NoisedTruth", "noised_truth", "noised_log_prob_mc", "tv_offset", "early_stopping_metrics", "run_metrics",
            "t0_schedule", "EARLY_STOPPING_METRICS", "THEOREM_METRIC"]

@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from genlab.device import resolve_device
+from genlab.core.device import resolve_device
 from genlab.diffusion.config import DiffusionConfig
 from genlab.diffusion.likelihood import ode_log_prob
 from genlab.diffusion.loss import dsm_loss
@@ -33,9 +33,9 @@ from genlab.diffusion.reference import (EmpiricalOptimalScore, KDEScore, OracleS
 from genlab.diffusion.sampler_law import LAW_SAMPLERS, ode_sampler_with_log_prob
 from genlab.diffusion.samplers import make_sampler, time_grid
 from genlab.nn.mlp import TimeMLP
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import TrainConfig, train
-from genlab.validation import check_in, check_points, check_positive_int
+from genlab.core.validation import check_in, check_points, check_positive_int
 
 __all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_model",
            "train_batch_size", "train_config", "train_stats"]

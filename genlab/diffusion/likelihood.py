@@ -21,7 +21,7 @@ import torch
 from genlab.diffusion.processes import Process
 from genlab.diffusion.sampler_law import score_jacobian
 from genlab.diffusion.samplers import time_grid
-from genlab.validation import check_in, check_points, check_positive_int
+from genlab.core.validation import check_in, check_points, check_positive_int
 
 __all__ = ["ode_log_prob", "TRACES", "METHODS"]
 

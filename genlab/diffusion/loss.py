@@ -32,7 +32,7 @@ import torch
 
 from genlab.diffusion.parametrisation import ScoreModel
 from genlab.diffusion.processes import Process
-from genlab.validation import check_in, check_positive_int
+from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["TIME_SAMPLING", "WEIGHTINGS", "sample_times", "times_from_uniform", "draw_dsm_noise", "dsm_loss", "dsm_loss_per_sample",
            "irreducible_eps_loss"]

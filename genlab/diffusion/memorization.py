@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from genlab.validation import check_points, check_positive_int
+from genlab.core.validation import check_points, check_positive_int
 
 __all__ = ["nearest_distances", "memorization_fraction", "distance_to_training"]
 

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from genlab.diffusion.processes import Process
-from genlab.validation import check_in, check_positive
+from genlab.core.validation import check_in, check_positive
 
 __all__ = ["TARGETS", "ScoreModel", "eps_to_score", "score_to_eps", "eps_to_x0", "x0_to_eps",
            "x0_to_score", "score_to_x0", "check_target"]

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 
 import torch
 
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["Process", "VPOrnsteinUhlenbeck", "VPLinear", "VE", "make_process", "marginal",
            "PROCESSES"]

@@ -13,7 +13,7 @@ import math
 import torch
 
 from genlab.diffusion.processes import Process
-from genlab.validation import check_nonnegative, check_points, check_positive, check_positive_int
+from genlab.core.validation import check_nonnegative, check_points, check_positive, check_positive_int
 
 __all__ = ["OracleScore", "EmpiricalOptimalScore", "KDEScore", "score_error", "has_closed_form_score"]
 

@@ -24,16 +24,16 @@ from typing import Optional, Sequence
 
 import torch
 
-from genlab.device import available_memory_bytes, resolve_device
+from genlab.core.device import available_memory_bytes, resolve_device
 from genlab.diffusion.config import DiffusionConfig
 from genlab.diffusion.estimator import (DiffusionModel, score_model, score_network, standardisation,
                                         train_batch_size, train_config, train_stats)
 from genlab.diffusion.loss import draw_dsm_noise, dsm_loss_per_sample, times_from_uniform
 from genlab.nn.mlp import TimeMLP
 from genlab.nn.replicas import replica, stack_replicas
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import train
-from genlab.validation import check_points
+from genlab.core.validation import check_points
 
 __all__ = ["fit_diffusion_replicas", "replicable", "replica_key", "replica_memory_bytes",
            "available_memory_bytes"]

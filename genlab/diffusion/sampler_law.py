@@ -31,7 +31,7 @@ import torch
 
 from genlab.diffusion.processes import Process
 from genlab.diffusion.samplers import decreasing_times
-from genlab.validation import check_in
+from genlab.core.validation import check_in
 
 __all__ = ["score_jacobian", "ode_sampler_with_log_prob", "LAW_SAMPLERS"]
 

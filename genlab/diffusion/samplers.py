@@ -23,7 +23,7 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import trange
 
 from genlab.diffusion.processes import Process
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["time_grid", "GRIDS", "sample_euler_maruyama", "sample_ode_euler", "sample_ode_heun",
            "sample_ode_adaptive", "make_sampler", "SAMPLERS", "pf_ode_velocity", "decreasing_times"]

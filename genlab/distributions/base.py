@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 
 import torch
 
-from genlab.validation import check_points, check_positive_int
+from genlab.core.validation import check_points, check_positive_int
 
 __all__ = ["Distribution", "NoDensityError"]
 
@@ -70,7 +70,7 @@ class Distribution(ABC):
         every genlab run does, so ``metrics.evaluate(truth.as_sampler(cfg.eval.seed), samples,
         ...)`` scores against the very truth samples a run with that evaluation seed used.
         """
-        from genlab.seeding import derive_seed, make_generator
+        from genlab.core.seeding import derive_seed, make_generator
 
         def sampler(k: int, rep: int):
             return self.sample(k, generator=make_generator(derive_seed(eval_seed, "eval", rep))).cpu().numpy()

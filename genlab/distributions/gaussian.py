@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["GaussianMixture"]
 

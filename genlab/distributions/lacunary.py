@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["LacunarySeries", "lacunary_series"]
 

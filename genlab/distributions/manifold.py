@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from genlab.distributions.base import Distribution, NoDensityError
-from genlab.validation import check_positive, check_positive_int
+from genlab.core.validation import check_positive, check_positive_int
 
 __all__ = ["SubspaceDensity", "Sphere", "Circle", "random_orthonormal"]
 

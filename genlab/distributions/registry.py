@@ -16,7 +16,7 @@ from genlab.distributions.manifold import Circle, Sphere, SubspaceDensity
 from genlab.distributions.smooth import SmoothDensity
 from genlab.distributions.smooth_joint import SmoothJointDensity
 from genlab.distributions.uniform import Uniform
-from genlab.validation import check_in, check_positive_int
+from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["make_truth", "truth_params", "TRUTHS"]
 

@@ -7,7 +7,7 @@ import math
 import torch
 
 from genlab.distributions.base import Distribution
-from genlab.validation import check_real
+from genlab.core.validation import check_real
 
 __all__ = ["Uniform"]
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 from genlab.gan.losses import LOSSES
 from genlab.gan.networks import ACTIVATIONS
-from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["GANConfig"]
 

@@ -19,12 +19,12 @@ from typing import Callable, Optional
 
 import torch
 
-from genlab.device import resolve_device
+from genlab.core.device import resolve_device
 from genlab.gan.config import GANConfig
 from genlab.gan.networks import Discriminator, Generator
 from genlab.gan.training import GANTrainResult, train_gan
-from genlab.seeding import derive_seed, make_generator
-from genlab.validation import check_points, check_positive_int
+from genlab.core.seeding import derive_seed, make_generator
+from genlab.core.validation import check_points, check_positive_int
 
 __all__ = ["GANModel", "fit_gan"]
 

@@ -29,7 +29,7 @@ import torch
 import metrics as M
 from metrics.modes import NULL_REPEATS, mode_reverse_kl_null
 from genlab.distributions.gaussian import GaussianMixture
-from genlab.seeding import make_generator
+from genlab.core.seeding import make_generator
 
 __all__ = ["mode_statistics", "make_monitor"]
 

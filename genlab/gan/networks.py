@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from genlab.nn.linear import ReplicaLinear
-from genlab.validation import check_in, check_positive_int
+from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["Generator", "Discriminator", "pack_samples", "ACTIVATIONS"]
 

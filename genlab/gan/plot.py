@@ -40,7 +40,7 @@ def plot_training(path, losses, history: dict, *, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from genlab.runs import save_figure
+    from genlab.core.files import save_figure
 
     losses = np.asarray(losses, dtype=float).reshape(-1, 2)
     hist = {k: np.asarray(v, dtype=float) for k, v in history.items()}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "prefix_stats",

@@ -16,7 +16,7 @@ from typing import Optional
 from genlab.icl.models import MODELS
 from genlab.icl.prompts import COVARIANCES, FAMILIES
 from genlab.icl.train import LOSS_POSITIONS, LOSS_WEIGHTINGS, LR_SCHEDULES
-from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["ICLConfig"]
 

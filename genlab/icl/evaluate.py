@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 
 import torch
 
-from genlab.validation import check_positive_int
+from genlab.core.validation import check_positive_int
 
 __all__ = ["normalised_errors", "bootstrap_mean_ci", "bootstrap_ratio_ci", "gamma_cosine", "plot_icl"]
 
@@ -85,7 +85,7 @@ def plot_icl(path: Path, ks, model: Mapping[str, torch.Tensor], baselines: Mappi
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from genlab.runs import save_figure
+    from genlab.core.files import save_figure
 
     ks = list(ks)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))

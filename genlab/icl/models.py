@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genlab.validation import check_positive_int
+from genlab.core.validation import check_positive_int
 
 __all__ = ["MODELS", "ICLTransformer", "LinearSelfAttention", "make_model", "interleave"]
 

@@ -22,8 +22,8 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from genlab.seeding import make_generator
-from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.seeding import make_generator
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["FAMILIES", "COVARIANCES", "Prompts", "PromptSampler", "covariance_eigenvalues"]
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import torch
 
-from genlab.device import resolve_device
+from genlab.core.device import resolve_device
 from genlab.icl import baselines as bl
 from genlab.icl.config import ICLConfig
 from genlab.icl.evaluate import bootstrap_mean_ci, bootstrap_ratio_ci, gamma_cosine, normalised_errors, plot_icl
 from genlab.icl.models import LinearSelfAttention, make_model
 from genlab.icl.prompts import PromptSampler
 from genlab.icl.train import train_icl
-from genlab.runs import CHECKPOINT_DIR
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.files import CHECKPOINT_DIR
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
 
 __all__ = ["run_icl", "make_sampler"]

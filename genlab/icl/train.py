@@ -14,7 +14,7 @@ from torch import nn
 
 from genlab.icl.prompts import PromptSampler
 from genlab.training import TrainConfig, train
-from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "ICLLoss", "train_icl"]
 

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from genlab.validation import check_positive_int
+from genlab.core.validation import check_positive_int
 
 __all__ = ["ReplicaLinear"]
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from genlab.nn.embedding import SinusoidalEmbedding
 from genlab.nn.linear import ReplicaLinear
-from genlab.validation import check_in, check_positive_int
+from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["TimeMLP", "ACTIVATIONS"]
 

@@ -22,7 +22,7 @@ bound's exponent; weak order 1 is stated in its assumptions.
 from __future__ import annotations
 
 from genlab.theory.exponents import Prediction
-from genlab.validation import check_in
+from genlab.core.validation import check_in
 
 __all__ = ["sampler_steps_exponent", "SAMPLER_ORDERS"]
 

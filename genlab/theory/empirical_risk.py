@@ -28,7 +28,7 @@ import torch
 from scipy.special import gammaln
 
 from genlab.theory.kde_risk import cube_of
-from genlab.validation import check_positive_int
+from genlab.core.validation import check_positive_int
 
 __all__ = ["binomial_mad", "empirical_expected_w1"]
 

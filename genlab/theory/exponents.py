@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, replace
 
 from genlab.theory.log_factors import LogFactor
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["Prediction", "predicted_exponent", "table", "ESTIMATORS", "METRICS"]
 

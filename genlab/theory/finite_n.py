@@ -24,7 +24,7 @@ import numpy as np
 
 from genlab.theory.empirical_risk import empirical_expected_w1
 from genlab.theory.kde_risk import DEFAULT_GRID, cube_of, kde_expected_tv
-from genlab.validation import check_positive_int
+from genlab.core.validation import check_positive_int
 
 __all__ = ["ExpectedSlope", "expected_slope", "ols_slope"]
 

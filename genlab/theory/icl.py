@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from genlab.seeding import make_generator
-from genlab.validation import check_nonnegative, check_positive, check_positive_int
+from genlab.core.seeding import make_generator
+from genlab.core.validation import check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "least_squares_risk",

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from scipy.special import ndtr
 
-from genlab.validation import check_in, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_positive, check_positive_int
 
 __all__ = ["kde_expected_tv", "kde_moments", "folded_normal_mean", "theory_bandwidth", "cube_of",
            "DEFAULT_GRID"]

@@ -7,7 +7,7 @@ factor a source states only as "polylog(n)" (or as n^delta), with no power
 that could be drawn; a line is then drawn without it and says so.
 
 `theory_curve` evaluates the line over given n, anchored at one point, the
-way `genlab.rate_plot` draws it.
+way `genlab.plots.rates` draws it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from genlab.validation import check_in, check_positive
+from genlab.core.validation import check_in, check_positive
 
 __all__ = ["LogFactor", "theory_curve", "LOG_KINDS"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genlab.sweep import collect, plan_sweep
-from genlab.sweep_launch import launch
+from genlab.sweep.plan import collect, plan_sweep
+from genlab.sweep.launch import launch
 
 TINY = ["recipe=empirical_gmm", "eval.m=64", "eval.reps=2", "eval.metrics=[w1]", "eval.floor_cache=null",
         "device=cpu"]
@@ -82,7 +82,7 @@ def test_the_readmes_slurm_command_composes_to_genlab_slurm(readme_slurm_launche
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    from genlab.cli import RECIPES_DIR
+    from genlab.config.compose import RECIPES_DIR
     from genlab.config import register_schema
 
     args = readme_slurm_launcher_args

@@ -8,8 +8,8 @@ import os
 import pytest
 from omegaconf import OmegaConf
 
-from genlab.cli import available_recipes, compose_config
-from genlab.experiment import run
+from genlab.config.compose import available_recipes, compose_config
+from genlab.run.pipeline import run
 
 # The device every recipe runs on here: cpu in CI; GENLAB_TEST_DEVICE=cuda checks the CUDA path on a GPU machine.
 DEVICE = os.environ.get("GENLAB_TEST_DEVICE", "cpu")
@@ -66,7 +66,7 @@ def test_recipe_runs_at_toy_size(recipe, tmp_path):
 @pytest.mark.parametrize("recipe", [r for r in available_recipes() if r.startswith("gan_")])
 def test_every_gan_rate_sweep_is_drawn_beside_the_empirical_measure_and_theory(recipe):
     # issue 5: each GAN recipe runs under rates.py against the empirical-measure line and the theory exponents
-    from genlab.rate_report import theory_for
+    from genlab.sweep.report import theory_for
 
     cfg = compose_config([f"recipe={recipe}"])
     assert any(other.startswith("empirical_") for other in cfg.rates.compare)

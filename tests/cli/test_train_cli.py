@@ -110,11 +110,12 @@ BAD = [
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) or "empty" for a, _ in BAD])
 def test_bad_input_is_refused_in_one_line_before_any_work(args, message, tmp_path):
     """In-process: every bad command line is refused by the up-front check, in one line."""
-    from genlab.cli import ConfigError, _check_out_dir, check_overrides
+    from genlab.config.compose import ConfigError
+    from genlab.cli.overrides import check_out_dir, check_overrides
 
     with pytest.raises(ConfigError) as info:
         check_overrides(list(args))
-        _check_out_dir(list(args))
+        check_out_dir(list(args))
     text = str(info.value)
     assert "\n" not in text and message in text, text
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from genlab.cli import main_entry
+from genlab.cli.train import main_entry
 from genlab.training import load_checkpoint
 
 # Adam moves every weight by about lr per step: at lr = 1e30, with no gradient clipping, the

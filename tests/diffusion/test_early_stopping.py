@@ -17,7 +17,7 @@ from genlab.diffusion.processes import make_process
 from genlab.diffusion.replicas import replica_key
 from genlab.distributions import make_truth
 from genlab.distributions.gaussian import GaussianMixture
-from genlab.seeding import make_generator
+from genlab.core.seeding import make_generator
 
 # A 99.9% interval (z = 3.29): with fixed seeds each check is deterministic; at this level a correct
 # estimator falls outside once in a thousand seeds, so a failure means the estimate or its error is wrong.
@@ -177,8 +177,8 @@ def test_run_writes_both_tvs_the_offset_and_the_scheduled_t0(tmp_path):
     # 600 points, tv_t0 on t0_m = eval.m = 300, tv_offset on 20000).
     # The ODE density must be accurate (32 RK4 steps: tv_t0 5e-4): with 16, q's mass is off by a few
     # percent and E_p(1 - q/p)_+ is no longer a TV, so the triangle inequality below need not hold.
-    from genlab.cli import compose_config
-    from genlab.experiment import run
+    from genlab.config.compose import compose_config
+    from genlab.run.pipeline import run
 
     cfg = OmegaConf.to_object(compose_config([
         "recipe=diffusion_gmm", "n=64", "eval.m=300", "eval.reps=2", "eval.floor_cache=null",

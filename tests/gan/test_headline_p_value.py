@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from genlab.experiment import RunResult
+from genlab.run.pipeline import RunResult
 
 
 def test_headline_shows_the_reverse_kl_p_value():

@@ -7,7 +7,7 @@ import torch
 
 from genlab.distributions.gaussian import GaussianMixture
 from genlab.gan.monitor import mode_statistics
-from genlab.seeding import make_generator
+from genlab.core.seeding import make_generator
 from metrics.modes import mode_reverse_kl_null
 
 RING = GaussianMixture.ring()

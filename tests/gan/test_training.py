@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import genlab.gan.training as gan_training
-from genlab.cli import main_entry
+from genlab.cli.train import main_entry
 from genlab.gan import GAN_CHECKPOINT_FORMAT, Discriminator, GANConfig, Generator, fit_gan, train_gan
 from genlab.training import TrainingDiverged, load_checkpoint
 

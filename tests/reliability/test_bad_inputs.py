@@ -1,6 +1,6 @@
 """The catalogue of bad inputs: each gives one clear line, a non-zero exit, and loses no file.
 
-Command-line cases run `genlab.cli.main_entry` / `genlab.rates_main.main` in
+Command-line cases run `genlab.cli.train.main_entry` / `genlab.cli.rates.main` in
 process (the same code the scripts run) and check the exit status, stderr of a
 single line holding the expected words, and that every file present in the
 output directory before the call is there afterwards, byte for byte.  Library
@@ -18,9 +18,10 @@ import torch
 from omegaconf import OmegaConf
 
 import metrics as M
-from genlab.cli import compose_config, main_entry
+from genlab.config.compose import compose_config
+from genlab.cli.train import main_entry
 from genlab.distributions import GaussianMixture
-from genlab.experiment import run
+from genlab.run.pipeline import run
 
 DIFF_TINY = ["recipe=diffusion_gmm", "n=64", "eval.m=48", "eval.reps=2", "eval.kde_reference=false",
              "eval.metrics=[tv]", "diffusion.steps=4", "diffusion.checkpoint_every=2", "diffusion.batch_size=32",
@@ -195,7 +196,7 @@ def test_command_line(case, tmp_path, monkeypatch, capsys, request):
 
 @pytest.mark.parametrize("case", RATES, ids=[c[0] for c in RATES])
 def test_rate_sweep(case, tmp_path, monkeypatch, capsys):
-    from genlab.rates_main import main
+    from genlab.cli.rates import main
 
     _, argv, words = case
     monkeypatch.chdir(tmp_path)

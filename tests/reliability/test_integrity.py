@@ -16,11 +16,12 @@ import pytest
 from omegaconf import OmegaConf
 
 import metrics as M
-from genlab import floor_cache
-from genlab.cli import compose_config, main_entry
-from genlab.experiment import run
-from genlab.floor_cache import cached_floors
-from genlab.runs import is_complete, metrics_problem
+from genlab.run import floor_cache
+from genlab.config.compose import compose_config
+from genlab.cli.train import main_entry
+from genlab.run.pipeline import run
+from genlab.run.floor_cache import cached_floors
+from genlab.core.files import is_complete, metrics_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["recipe=empirical_gmm", "n=16", "eval.m=32", "eval.reps=2", "eval.metrics=[w1]", "eval.floor_cache=null",
@@ -58,7 +59,7 @@ def test_a_run_into_a_directory_a_live_run_holds_is_refused_and_a_killed_holders
     d = tmp_path / "run"
     d.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from genlab.run_guard import lock_run_dir; "
+        [sys.executable, "-c", "import sys, time; from genlab.run.guard import lock_run_dir; "
                                "lock_run_dir(sys.argv[1]); print('locked', flush=True); time.sleep(120)", str(d)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
@@ -197,7 +198,7 @@ SWEEP = ["recipe=empirical_gmm", "rates.n=[16,32]", "rates.seeds=1", "rates.comp
 
 
 def test_rates_out_dir_holding_another_sweep_is_refused_before_anything_is_written(tmp_path, monkeypatch, capsys):
-    from genlab.rates_main import main
+    from genlab.cli.rates import main
 
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "sweep"
@@ -245,7 +246,7 @@ def read_only(tmp_path):
 
 def test_a_read_only_rates_out_dir_is_refused_in_one_line_and_left_as_it_was(tmp_path, monkeypatch, capsys,
                                                                                read_only):
-    from genlab.rates_main import main
+    from genlab.cli.rates import main
 
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "sweep"
@@ -262,7 +263,7 @@ def test_a_read_only_rates_out_dir_is_refused_in_one_line_and_left_as_it_was(tmp
 def test_a_complete_run_of_other_settings_in_a_sweep_is_not_aggregated_as_its_own(tmp_path, monkeypatch, capsys):
     """A rerun skips complete runs; one made before the recipe (or a default) changed would be passed off
     as this sweep's.  Here a run's config.yaml says eval.seed 7, which this command does not give."""
-    from genlab.rates_main import main
+    from genlab.cli.rates import main
 
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "sweep"
@@ -283,7 +284,7 @@ def test_a_complete_run_of_other_settings_in_a_sweep_is_not_aggregated_as_its_ow
 
 def test_a_truths_sampler_reproduces_the_runs_own_scores(complete):
     """metrics.evaluate(truth.as_sampler(eval.seed), ...) is what a run computes, bit for bit."""
-    from genlab.experiment import build_truth
+    from genlab.run.pipeline import build_truth
 
     cfg = OmegaConf.to_object(compose_config(TINY))
     samples = np.load(complete / "samples.npz")["samples"]
@@ -294,7 +295,7 @@ def test_a_truths_sampler_reproduces_the_runs_own_scores(complete):
 
 
 def test_the_run_table_marks_values_within_3x_of_their_floor_and_lower_bounds(capsys):
-    from genlab.cli import _print_metrics
+    from genlab.cli.train import _print_metrics
 
     _print_metrics({"w1": 0.30, "w1_floor": 0.12, "tv": 0.5, "tv_floor": 0.01,
                     "tv_classifier": 0.2, "tv_classifier_floor": 0.01, "tv_classifier_is_lower_bound": 1})
@@ -308,7 +309,7 @@ def test_a_full_disk_ends_the_run_in_one_line_and_keeps_the_files_written_before
                                                                                    capsys):
     import errno
 
-    from genlab import runs
+    from genlab.core import files as runs
 
     d = tmp_path / "run"
     real = runs.atomic_write_bytes
@@ -333,7 +334,7 @@ def test_a_disk_full_while_checkpointing_ends_in_one_line_and_keeps_the_last_goo
     in one line naming the checkpoint, the first checkpoint is byte-identical, no temporary is left."""
     import errno
 
-    from genlab import training
+    from genlab.training import loop as training
 
     d = tmp_path / "run"
     real, calls, first = training.torch.save, [], {}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from genlab.run_guard import lock_run_dir, unlock_run_dir
+from genlab.run.guard import lock_run_dir, unlock_run_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # a diffusion run that checkpoints early and would train for a minute or more (each test kills what it

@@ -73,8 +73,8 @@ def test_icl_runs_checkpoint_and_resume_through_the_shared_loop(tmp_path):
     # state is in the checkpoint).
     from omegaconf import OmegaConf
 
-    from genlab.cli import compose_config
-    from genlab.experiment import run
+    from genlab.config.compose import compose_config
+    from genlab.run.pipeline import run
 
     args = ["recipe=icl_lsa", "icl.steps=6", "icl.checkpoint_every=3", "icl.eval_prompts=1280",
             "icl.n_boot=50", "icl.bayes_mc=2000", "device=cpu"]
@@ -93,8 +93,8 @@ def test_a_slurm_requeue_resumes_without_being_asked(tmp_path, monkeypatch):
     import pytest
     from omegaconf import OmegaConf
 
-    from genlab.cli import compose_config
-    from genlab.experiment import guard_run_dir
+    from genlab.config.compose import compose_config
+    from genlab.run.pipeline import guard_run_dir
 
     cfg = OmegaConf.to_object(compose_config(["recipe=diffusion_gmm"]))
     (tmp_path / "checkpoints").mkdir()

@@ -9,8 +9,8 @@ import signal
 import pytest
 import torch
 
-from genlab import training
-from genlab.interrupts import sigint_held
+from genlab.training import loop as training
+from genlab.core.interrupts import sigint_held
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from genlab import runs
+from genlab.core import files as runs
 
 
 def test_write_json_round_trip_and_nan_as_null(tmp_path):

@@ -9,10 +9,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from genlab import families
-from genlab.cli import compose_config
+from genlab.config.compose import compose_config
 from genlab.config import RunConfig
 from genlab.estimators import Fitted
-from genlab.experiment import run
+from genlab.run.pipeline import run
 from genlab.families import Family, family_names, family_sections, get_family, register_family
 
 

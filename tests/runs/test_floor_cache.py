@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import metrics as M
-from genlab.floor_cache import cached_floors
+from genlab.run.floor_cache import cached_floors
 
 
 def _sampler(shift=0.0):
@@ -39,7 +39,7 @@ def test_no_cache_dir_means_no_cache(tmp_path):
 
 
 def test_is_cached_says_whether_a_valid_entry_would_be_read(tmp_path):
-    from genlab.floor_cache import is_cached
+    from genlab.run.floor_cache import is_cached
 
     args = dict(m=80, reps=2, seed=3)
     assert not is_cached(str(tmp_path / "absent"), {"name": "g"}, _sampler(), "w1", **args)

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from genlab.experiment import RunResult
-from genlab.sweep import RunRecord, write_rates_csv
+from genlab.run.pipeline import RunResult
+from genlab.sweep.plan import RunRecord, write_rates_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "scripts" / "train.py"

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from genlab import rate_plot
-from genlab.rate_plot import PanelCurve, plot_rates
+from genlab.plots import rates as rate_plot
+from genlab.plots.rates import PanelCurve, plot_rates
 
 XS = [250.0, 1000.0, 4000.0]
 THEORY = {"exponent": -0.5, "source": "test"}
@@ -148,7 +148,7 @@ def test_two_panels_with_long_legends_do_not_overlap_and_say_what_they_draw(tmp_
 
 
 def test_samples_picture_draws_the_truths_contours_over_the_samples(tmp_path, monkeypatch):
-    from genlab import plots
+    from genlab.plots import samples as plots
     from genlab.distributions import make_truth
 
     figs = []

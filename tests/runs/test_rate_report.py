@@ -4,8 +4,8 @@ is 'not fitted'; a lower bound is marked in rates.json, rates.md and rates.tex (
 import numpy as np
 import pytest
 
-from genlab.rate_report import fit_metric, floor_model_for, latex_table, markdown_table
-from genlab.sweep import RunRecord
+from genlab.sweep.report import fit_metric, floor_model_for, latex_table, markdown_table
+from genlab.sweep.plan import RunRecord
 
 NS = [250, 500, 1000, 2000, 4000, 8000]
 CONFIG = {"estimator": "empirical", "truth": {"name": "gmm_anisotropic"}}
@@ -87,7 +87,7 @@ def test_expected_finite_n_slope_sits_beside_theory_and_the_ci_is_read_against_b
 
 
 def _rate_with_a_left_out_point():
-    from genlab.rate_report import MetricRate
+    from genlab.sweep.report import MetricRate
 
     values = np.array([[0.20, 0.21, 0.23], [0.15, 0.16, 0.14], [0.10, np.nan, 0.11], [0.004, 0.005, 0.004]])
     fit = {"slope": -0.5, "slope_ci_low": -0.6, "slope_ci_high": -0.4, "used": [250.0, 500.0, 1000.0],
@@ -100,7 +100,7 @@ def _rate_with_a_left_out_point():
 def test_per_n_rows_give_the_seed_mean_with_its_t_interval_and_the_floor():
     from scipy import stats
 
-    from genlab.rate_report import per_x_rows
+    from genlab.sweep.report import per_x_rows
 
     rows = per_x_rows(_rate_with_a_left_out_point())
     v = np.array([0.20, 0.21, 0.23])
@@ -148,7 +148,7 @@ def test_rates_tex_compiles_with_the_packages_it_names(tmp_path):
 
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed (Debian: texlive-latex-base texlive-latex-recommended)")
-    from genlab.rate_report import LATEX_PACKAGES
+    from genlab.sweep.report import LATEX_PACKAGES
 
     (tmp_path / "rates.tex").write_text(latex_table([_rate_with_a_left_out_point()]))
     preamble = "".join(f"\\usepackage{{{p}}}\n" for p in LATEX_PACKAGES)

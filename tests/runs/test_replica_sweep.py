@@ -14,11 +14,11 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from genlab.cli import ConfigError, compose_config
-from genlab.rates_main import _replicas
-from genlab.replica_sweep import plan_groups
-from genlab.sweep import collect, plan_sweep
-from genlab.sweep_launch import launch
+from genlab.config.compose import ConfigError, compose_config
+from genlab.cli.rates import _replicas
+from genlab.sweep.groups import plan_groups
+from genlab.sweep.plan import collect, plan_sweep
+from genlab.sweep.launch import launch
 
 TINY = ["diffusion.steps=20", "diffusion.width=16", "diffusion.batch_size=32", "diffusion.likelihood_steps=4",
         "diffusion.sampler_steps=10", "diffusion.score_error_times=[]", "eval.m=200", "eval.reps=2",
@@ -35,7 +35,7 @@ def _sweep(tmp_path: Path, name: str, replicas: bool, overrides=TINY, xs=(64, 12
 def test_replica_batched_sweep_equals_one_process_per_run(tmp_path):
     batched, proc = _sweep(tmp_path, "batched", True)
     assert proc.returncode == 0, proc.stderr
-    assert "replica_sweep" in (batched.sweep_dir / "sweep.log").read_text()
+    assert "genlab.sweep.groups" in (batched.sweep_dir / "sweep.log").read_text()
     alone, proc = _sweep(tmp_path, "alone", False)
     assert proc.returncode == 0, proc.stderr
     records, missing = collect(batched)

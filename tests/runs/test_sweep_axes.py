@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from genlab.cli import compose_config
-from genlab.rate_report import theory_for_steps
-from genlab.rates_main import _compare_overrides
-from genlab.sweep import format_value, plan_sweep
+from genlab.config.compose import compose_config
+from genlab.sweep.report import theory_for_steps
+from genlab.cli.rates import _compare_overrides
+from genlab.sweep.plan import format_value, plan_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +91,7 @@ def test_a_steps_sweep_end_to_end_fits_against_the_solver_order(tmp_path):
 
 def test_path_keys_name_neither_the_sweep_nor_its_run_directories(tmp_path):
     """eval.floor_cache says where floors are kept, not what a run computes (issue 18, item 6)."""
-    from genlab.sweep import plan_sweep
+    from genlab.sweep.plan import plan_sweep
 
     base = ["recipe=kde_gmm", "eval.m=64"]
     a = plan_sweep("kde_gmm", base, [16, 32], [0], tmp_path)
@@ -107,7 +107,7 @@ def test_hydra_excludes_from_directory_names_the_keys_the_sweep_plan_does():
 
     import yaml
 
-    from genlab.sweep import DIRNAME_FREE_KEYS
+    from genlab.sweep.plan import DIRNAME_FREE_KEYS
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / "config.yaml").read_text())
     exclude = cfg["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"]

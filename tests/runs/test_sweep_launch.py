@@ -8,10 +8,10 @@ import itertools
 import pytest
 from omegaconf import OmegaConf
 
-from genlab.job_memory import BASE_BYTES, BYTES_PER_PAIR, exact_transport_pairs, run_need_bytes
-from genlab.slurm_jobs import is_cluster_launcher
-from genlab.sweep import plan_sweep
-from genlab.sweep_launch import _commands, missing_grids
+from genlab.sweep.memory import BASE_BYTES, BYTES_PER_PAIR, exact_transport_pairs, run_need_bytes
+from genlab.sweep.slurm import is_cluster_launcher
+from genlab.sweep.plan import plan_sweep
+from genlab.sweep.launch import _commands, missing_grids
 
 
 def _pairs(grids) -> list[tuple]:
@@ -73,7 +73,7 @@ def test_memory_need_counts_the_largest_exact_transport_problem():
 
 
 def test_rates_warns_before_submitting_jobs_given_less_memory_than_a_run_needs(tmp_path):
-    from genlab.rates_main import _memory_warnings
+    from genlab.cli.rates import _memory_warnings
 
     cache = f"eval.floor_cache={tmp_path / 'floors'}"    # empty: every run would compute its floor
     plan = plan_sweep("empirical_uniform", [cache], [16, 256], [0], tmp_path, str(tmp_path / "s"),
@@ -106,7 +106,7 @@ class _FakeJob:
 
 
 def test_job_problems_name_the_jobs_that_did_not_give_their_run(tmp_path):
-    from genlab.slurm_jobs import job_problems
+    from genlab.sweep.slurm import job_problems
 
     ok = _FakeJob(tmp_path, "7_0", "COMPLETED", ["recipe=x", "n=16", "seed=0"], "")
     cancelled = _FakeJob(tmp_path, "7_1", "CANCELLED by 0", ["recipe=x", "n=16", "seed=1"],

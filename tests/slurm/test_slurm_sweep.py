@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from genlab.slurm_jobs import job_folders, job_overrides, submitted_jobs
+from genlab.sweep.slurm import job_folders, job_overrides, submitted_jobs
 
 pytestmark = pytest.mark.slurm
 

@@ -4,8 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from genlab import rate_plot
-from genlab.rate_plot import PanelCurve, plot_rates
+from genlab.plots import rates as rate_plot
+from genlab.plots.rates import PanelCurve, plot_rates
 from genlab.theory import predicted_exponent
 
 XS = [250.0, 1000.0, 4000.0, 16000.0]

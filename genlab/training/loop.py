@@ -33,9 +33,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from genlab.interrupts import sigint_held
-from genlab.runs import atomic_write_bytes
-from genlab.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.interrupts import sigint_held
+from genlab.core.files import atomic_write_bytes
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train", "ema_update", "clip_grad_norm_per_replica",
            "save_checkpoint", "load_checkpoint", "lr_at", "CHECKPOINT_NAME"]

@@ -27,7 +27,7 @@ import numpy as np
 
 import metrics as M
 from metrics.evaluate import SAMPLE_METRICS
-from genlab.runs import atomic_write_text
+from genlab.core.files import atomic_write_text
 
 __all__ = ["cached_floors", "check_floor_cache", "is_cached"]
 

@@ -2,7 +2,7 @@
 
 ``scripts/rates.py`` runs a diffusion sweep this way when its runs can share a
 network (``genlab.diffusion.replicas.replicable``) and the launcher is local:
-``python -m genlab.replica_sweep <jobs.json>``, where the file holds the
+``python -m genlab.sweep.groups <jobs.json>``, where the file holds the
 recipe, the overrides and one (x, seed, run_dir) per job.  Each job's config is
 composed from exactly the overrides its Hydra job would get, so config.yaml
 is the same; jobs whose diffusion settings and minibatch size agree form a
@@ -23,15 +23,15 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from genlab.cli import ConfigError, compose_config
+from genlab.config.compose import ConfigError, compose_config
 from genlab.diffusion.replicas import (available_memory_bytes, fit_diffusion_replicas, replica_key,
                                        replica_memory_bytes)
 from genlab.estimators import diffusion_fitted
-from genlab.experiment import RunResult, evaluate_fitted, prepare, run
-from genlab.run_guard import unlock_run_dir
-from genlab.runs import is_complete
+from genlab.run.pipeline import RunResult, evaluate_fitted, prepare, run
+from genlab.run.guard import unlock_run_dir
+from genlab.core.files import is_complete
 from genlab.training import TrainingDiverged
-from genlab.validation import error_line
+from genlab.core.validation import error_line
 
 __all__ = ["run_group", "plan_groups", "main", "MEMORY_FRACTION"]
 

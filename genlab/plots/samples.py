@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from genlab.runs import save_figure  # noqa: E402
+from genlab.core.files import save_figure  # noqa: E402
 
 __all__ = ["plot_samples"]
 

@@ -5,9 +5,9 @@ command line (``diffusion.steps``), its default as a user would type it
 (``[w1,sliced_w1]``, ``null``), and its meaning, the ``#:`` comment above the
 field.  A field without one is an error, so a new key cannot go undocumented.
 
-    python -m genlab.config_reference                    # print the markdown
-    python -m genlab.config_reference --check README.md  # exit 1 if README.md's section differs
-    python -m genlab.config_reference --write README.md  # rewrite that section in place
+    python -m genlab.config.reference                    # print the markdown
+    python -m genlab.config.reference --check README.md  # exit 1 if README.md's section differs
+    python -m genlab.config.reference --write README.md  # rewrite that section in place
 
 The section is the text between `START` and `END` in the README.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from genlab.config import RunConfig
-from genlab.runs import atomic_write_text
-from genlab.validation import is_number
+from genlab.core.files import atomic_write_text
+from genlab.core.validation import is_number
 
 __all__ = ["Key", "Section", "field_comments", "format_default", "sections", "render", "replace_section",
            "START", "END", "main"]
@@ -226,7 +226,7 @@ def _first_difference(have: str, want: str, line0: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genlab.config_reference",
+    parser = argparse.ArgumentParser(prog="python -m genlab.config.reference",
                                      description="The markdown reference of every config key.")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", metavar="README", help="exit 1 if README's section differs from the schema")
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         if have != want:
             where = _first_difference(have, want, line0=head.count("\n") + 1)
             print(f"error: {path}: the configuration reference differs from the schema ({where}); "
-                  f"run python -m genlab.config_reference --write {path}", file=sys.stderr)
+                  f"run python -m genlab.config.reference --write {path}", file=sys.stderr)
             return 1
         return 0
     if have != want:

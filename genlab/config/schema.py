@@ -114,7 +114,7 @@ class RatesConfig:
     ``diffusion.sampler_steps``, with values ``x_values``.  ``compare`` recipes
     are run on this recipe's truth and drawn on the same axes.  ``replicas``:
     ``auto`` trains a local diffusion sweep's runs as replica-batched groups in
-    one process (``genlab.replica_sweep``) when they can share a network;
+    one process (``genlab.sweep.groups``) when they can share a network;
     ``off`` always launches one process per run through the Hydra launcher.
 
     ``seeds`` defaults to 5: the slope interval (`metrics.fit_rate`'s seed
@@ -158,7 +158,7 @@ class RunConfig:
     #: training size: the estimator sees n points of the truth (an ICL run draws fresh prompts instead)
     n: int = 1000
     #: the run's seed: its n training points, the model's own randomness and the model's evaluation samples
-    #: derive from it (`genlab.seeding.derive_seed`); the truth's evaluation samples come from eval.seed
+    #: derive from it (`genlab.core.seeding.derive_seed`); the truth's evaluation samples come from eval.seed
     seed: int = 0
     #: auto (cuda when torch sees one, else cpu), cpu, cuda or cuda:K
     device: str = "auto"
@@ -200,5 +200,5 @@ def truth_kwargs(truth: TruthConfig) -> dict:
 
 def truth_identity(truth: TruthConfig) -> dict:
     """The truth's name and non-null parameters: what a floor-cache entry is keyed by
-    (`genlab.floor_cache`), so a run and a check of the cache name the same entry."""
+    (`genlab.run.floor_cache`), so a run and a check of the cache name the same entry."""
     return {"name": truth.name, **truth_kwargs(truth)}

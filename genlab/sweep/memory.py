@@ -34,7 +34,7 @@ def exact_transport_pairs(cfg, dim: int, floor_cached: bool) -> int:
     """Pairs of points in the largest exact transport problem a run of ``cfg`` solves (0: none).
 
     ``dim`` is the truth's dimension; ``floor_cached`` whether every floor it
-    needs is in ``eval.floor_cache`` already (`genlab.floor_cache.is_cached`).
+    needs is in ``eval.floor_cache`` already (`genlab.run.floor_cache.is_cached`).
     """
     if dim < 2 or not any(k in EXACT_TRANSPORT_METRICS for k in cfg.eval.metrics):
         return 0

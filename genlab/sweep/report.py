@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import metrics as M
-from genlab.sweep import RunRecord, format_value, metric_table, row_mean_ci, row_means
+from genlab.sweep.plan import RunRecord, format_value, metric_table, row_mean_ci, row_means
 from genlab.theory import predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "floor_share_for", "QUADRATURE_FLOOR_METRICS",
@@ -201,7 +201,7 @@ def theory_for_steps(x_key: str, metric: str, config: dict) -> dict | None:
 
 
 def write_json_report(path: Path, rates: list[MetricRate], missing: dict, x_key: str = "n") -> None:
-    from genlab.runs import atomic_write_text
+    from genlab.core.files import atomic_write_text
 
     doc = {"rates": [r.to_dict() for r in rates],
            "missing_runs": {k: [{x_key: x, "seed": s} for x, s in v] for k, v in missing.items()}}

@@ -3,7 +3,7 @@
 `scripts/train.py` and every job of `scripts/rates.py` go through `run`, so a
 point on a rate plot is exactly a run a user can repeat by hand.
 
-Seeds (see `genlab.seeding`): the training data use ``derive_seed(seed, "data")``,
+Seeds (see `genlab.core.seeding`): the training data use ``derive_seed(seed, "data")``,
 the model's own randomness ``seed`` itself (families derive further streams),
 the model's evaluation samples ``derive_seed(seed, "sample")``, and the truth
 samples of the evaluation ``derive_seed(eval.seed, "eval", rep)`` -- which
@@ -23,18 +23,18 @@ from omegaconf import OmegaConf
 
 import metrics as M
 from genlab.config import RunConfig, truth_identity, truth_kwargs
-from genlab.device import check_fits_in_memory, resolve_device
+from genlab.core.device import check_fits_in_memory, resolve_device
 from genlab.distributions import MarginalLaw, has_marginal_law, make_truth
 from genlab.estimators import DENSITY_METRICS, SAMPLER_LAW_METRICS, Fitted
 from genlab.families import family_names, fit_estimator, get_family
-from genlab.floor_cache import cached_floors, check_floor_cache
-from genlab.plots import plot_samples
-from genlab.run_guard import guard_run_dir, lock_run_dir, requeued, run_config, unlock_run_dir
-from genlab.runs import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, ensure_writable_dir, \
+from genlab.run.floor_cache import cached_floors, check_floor_cache
+from genlab.plots.samples import plot_samples
+from genlab.run.guard import guard_run_dir, lock_run_dir, requeued, run_config, unlock_run_dir
+from genlab.core.files import CONFIG_FILE, METRICS_FILE, SAMPLES_FILE, atomic_write_text, ensure_writable_dir, \
     write_json, write_samples
-from genlab.seeding import derive_seed, make_generator
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import TrainingDiverged
-from genlab.validation import check_in, check_positive_int
+from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["RunResult", "Prepared", "run", "prepare", "evaluate_fitted", "record_divergence", "validate", "build_truth", "check_metrics_for_truth", "guard_run_dir",
            "requeued", "HEADLINE_ORDER", "EXACT_METRICS", "TIMING_KEYS"]

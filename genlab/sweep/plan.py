@@ -2,7 +2,7 @@
 
 x is the training size n unless the sweep names another key (``rates.x``, e.g.
 ``diffusion.sampler_steps`` for a discretisation study).  Every point is a
-run made by the same code path as a single run (``genlab.sweep_launch``
+run made by the same code path as a single run (``genlab.sweep.launch``
 starts them, through any Hydra launcher).  Each job writes to
 ``<sweep_dir>/runs/<overrides>`` -- a name fixed by its overrides, so a rerun
 finds the complete runs and skips them, and continues a killed run from its
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from genlab.runs import CONFIG_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
+from genlab.core.files import CONFIG_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
 
 __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "collect", "RunRecord",
            "write_rates_csv", "format_value", "row_means", "row_mean_ci", "hydra_spelling"]
@@ -72,7 +72,7 @@ class SweepPlan:
     sweep_dir: Path
     launcher_overrides: list[str] = field(default_factory=list)
     x_key: str = "n"
-    #: train the jobs as replica-batched groups in one local process (``genlab.replica_sweep``)
+    #: train the jobs as replica-batched groups in one local process (``genlab.sweep.groups``)
     replicas: bool = False
 
     @property

@@ -9,13 +9,13 @@ continues from it.
 - **On this machine** (joblib, basic): one multirun over the whole grid (a
   complete run costs a reused worker a few ms to skip); a local diffusion
   sweep may instead train its runs as replica-batched groups in one process
-  per core (``plan.replicas``, ``genlab.replica_sweep``).  Several sweeps (a
+  per core (``plan.replicas``, ``genlab.sweep.groups``).  Several sweeps (a
   recipe and its comparisons) run one after another, each on every core.
 - **On SLURM** (``hydra/launcher=genlab_slurm`` or ``submitit_slurm``): only
   the missing runs are submitted, as the fewest grids that hold them and
   nothing else, every sweep's at once so that they queue together, and the
   launch waits for every job it submitted, also after one failed
-  (`genlab.slurm_jobs`), naming each job that did not give its run.
+  (`genlab.sweep.slurm`), naming each job that did not give its run.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from genlab.runs import METRICS_FILE, is_complete
-from genlab.slurm_jobs import is_cluster_launcher, job_folders, job_problems, submitted_jobs, wait_for
-from genlab.sweep import SweepPlan, claim_sweep_dir, format_value
+from genlab.core.files import METRICS_FILE, is_complete
+from genlab.sweep.slurm import is_cluster_launcher, job_folders, job_problems, submitted_jobs, wait_for
+from genlab.sweep.plan import SweepPlan, claim_sweep_dir, format_value
 
 __all__ = ["LaunchResult", "launch", "launch_all", "missing_grids", "usable_cores"]
 
-TRAIN_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
+TRAIN_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
 
 
 @dataclass
@@ -92,7 +92,7 @@ def _commands(plan: SweepPlan, todo: list[tuple]) -> tuple[list[list[str]], dict
 
     On SLURM one multirun per grid of `missing_grids`; on this machine one
     multirun over the whole grid, or, for ``plan.replicas``, P = min(cores, jobs)
-    ``genlab.replica_sweep`` processes, part k of P each, on cores // P threads:
+    ``genlab.sweep.groups`` processes, part k of P each, on cores // P threads:
     like the joblib launcher's one process per core, with each process training
     its share of the runs as replica-batched groups.
     """
@@ -111,7 +111,7 @@ def _commands(plan: SweepPlan, todo: list[tuple]) -> tuple[list[list[str]], dict
     parts = max(1, min(cores, len(todo)))
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // parts)),
            "MKL_NUM_THREADS": str(max(1, cores // parts))}
-    return [[sys.executable, "-m", "genlab.replica_sweep", str(spec), f"--part={k}/{parts}"]
+    return [[sys.executable, "-m", "genlab.sweep.groups", str(spec), f"--part={k}/{parts}"]
             for k in range(parts)], env
 
 
@@ -214,7 +214,7 @@ def _launch_together(plans: list[SweepPlan], progress: bool) -> list[LaunchResul
 
 
 def _run_complete(plan: SweepPlan):
-    """``run_complete(overrides)`` for `genlab.slurm_jobs.job_problems`: is the run those overrides name
+    """``run_complete(overrides)`` for `genlab.sweep.slurm.job_problems`: is the run those overrides name
     complete (None, unknown overrides: no)."""
     def run_complete(overrides: list[str] | None) -> bool:
         if overrides is None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.families import family_sections, get_family
-from genlab.runs import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, is_complete, metrics_problem, read_metrics
+from genlab.core.files import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, is_complete, metrics_problem, read_metrics
 
 __all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_run_dir", "complete_run_of",
            "config_differences", "settings_differences", "run_config", "requeued", "RESUME_FREE_KEYS"]

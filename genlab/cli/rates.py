@@ -4,7 +4,7 @@
     python scripts/rates.py recipe=diffusion_oracle      # rates.x=diffusion.sampler_steps
 
 A local diffusion sweep trains its runs as replica-batched groups in one
-process (``rates.replicas=auto``, the default; ``genlab.replica_sweep``): the
+process (``rates.replicas=auto``, the default; ``genlab.sweep.groups``): the
 same run directories and numbers as one process per run, at the cost of a
 few larger networks.  ``rates.replicas=off``, or a cluster launcher
 (``hydra/launcher=genlab_slurm``), runs one process per run.
@@ -29,16 +29,17 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from genlab.cli import ConfigError, check_overrides, compose_config
+from genlab.config.compose import ConfigError, compose_config
+from genlab.cli.overrides import check_overrides
 from genlab.estimators import DENSITY_METRICS
 from genlab.families import get_family
-from genlab.rate_plot import PanelCurve, plot_rates
-from genlab.rate_report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
-from genlab.runs import atomic_write_text
-from genlab.slurm_jobs import is_cluster_launcher, launcher_names
-from genlab.sweep import check_sweep_dir, claim_sweep_dir, collect, format_value, plan_sweep, write_rates_csv
-from genlab.sweep_launch import launch_all
-from genlab.validation import check_in, check_positive, check_positive_int, error_line
+from genlab.plots.rates import PanelCurve, plot_rates
+from genlab.sweep.report import MetricRate, fit_metric, floor_model_for, latex_table, markdown_table, write_json_report
+from genlab.core.files import atomic_write_text
+from genlab.sweep.slurm import is_cluster_launcher, launcher_names
+from genlab.sweep.plan import check_sweep_dir, claim_sweep_dir, collect, format_value, plan_sweep, write_rates_csv
+from genlab.sweep.launch import launch_all
+from genlab.core.validation import check_in, check_positive, check_positive_int, error_line
 
 __all__ = ["main"]
 
@@ -105,7 +106,7 @@ def _stale_runs(plan, records) -> str | None:
     this sweep's.  The runs' config.yaml are compared with the config this
     command composes, on the keys both have, apart from the swept key and the seed.
     """
-    from genlab.run_guard import settings_differences
+    from genlab.run.guard import settings_differences
 
     if not records:
         return None
@@ -123,11 +124,11 @@ def _stale_runs(plan, records) -> str | None:
 
 def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
     """A line per sweep whose largest run needs more memory than ``hydra.launcher.mem_gb`` gives a
-    SLURM job, where the need is known (`genlab.job_memory`): a cluster that enforces memory kills it."""
+    SLURM job, where the need is known (`genlab.sweep.memory`): a cluster that enforces memory kills it."""
     from genlab.config import truth_identity
-    from genlab.experiment import build_truth
-    from genlab.floor_cache import is_cached
-    from genlab.job_memory import EXACT_TRANSPORT_METRICS, run_need_bytes
+    from genlab.run.pipeline import build_truth
+    from genlab.run.floor_cache import is_cached
+    from genlab.sweep.memory import EXACT_TRANSPORT_METRICS, run_need_bytes
 
     if not is_cluster_launcher(launcher_args):
         return []
@@ -162,7 +163,7 @@ def _memory_warnings(plans, launcher_args: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("--help", "-h") for a in argv):
-        from genlab.cli import usage
+        from genlab.cli.train import usage
 
         print(usage("rates"))
         print(__doc__)

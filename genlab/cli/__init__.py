@@ -1,0 +1,1 @@
+"""The command lines: ``scripts/train.py`` (`train`) and ``scripts/rates.py`` (`rates`)."""

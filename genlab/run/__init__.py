@@ -1,0 +1,1 @@
+"""One run: validated config -> truth -> n training points -> fitted estimator -> estimates -> files."""

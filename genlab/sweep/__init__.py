@@ -1,0 +1,1 @@
+"""A sweep: plan -> run directories -> records -> rates -> figure and tables."""
