@@ -1,62 +1,39 @@
 """``scripts/train.py``: one run (or a Hydra multirun of runs) under ``@hydra.main``, with one-line errors.
 
-The command line is checked first (`genlab.cli.overrides`); errors raised while
+The command line is checked first (`genlab.run.overrides`); errors raised while
 a run works are printed as one line by `_fail`, and a sweep's failed jobs are
 counted and reported at its end.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from genlab.config.compose import RECIPES_DIR, ConfigError, available_recipes
+from genlab.config.compose import RECIPES_DIR, ConfigError, available_recipes, searchpath_overrides
 from genlab.config.schema import register_schema
-from genlab.cli.overrides import check_out_dir, check_overrides
 from genlab.core.validation import error_line
+from genlab.run.guard import complete_run_of
+from genlab.run.overrides import check_out_dir, check_overrides
+from genlab.run.pipeline import run
+from genlab.run.report import metrics_table
+from genlab.training import TrainingDiverged
 
 __all__ = ["main_entry", "usage"]
-
-
-#: a value within this factor of its floor is marked in the run table: it measures the metric's own
-#: sampling error more than the model (the 3x rule of `rates.floor_factor`)
-AT_FLOOR = 3.0
-
-
-def _print_metrics(mx: dict) -> None:
-    """The table of every metric that has a floor; a metric left out of ``mx`` is printed as undefined.
-
-    (A GAN with no high-quality sample has no mode histogram, so ``mode_reverse_kl``
-    is left out while its floor is there: `genlab.gan.monitor.mode_statistics`.)
-    """
-    names = sorted(k[: -len("_floor")] for k in mx if k.endswith("_floor"))
-    if not names:
-        return
-    print(f"{'metric':<16}{'value':>12}{'95% CI':>26}{'floor':>12}")
-    for name in names:
-        lo, hi = mx.get(f"{name}_ci_low"), mx.get(f"{name}_ci_high")
-        ci = f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else ""
-        value = f"{mx[name]:>12.4g}" if mx.get(name) is not None else f"{'undefined':>12}"
-        notes = ["lower bound"] if mx.get(f"{name}_is_lower_bound") else []
-        floor = mx[name + "_floor"]
-        if mx.get(name) is not None and floor is not None and floor > 0 and mx[name] <= AT_FLOOR * floor:
-            notes.append(f"within {AT_FLOOR:g}x floor")
-        print(f"{name:<16}{value}{ci:>26}{floor:>12.3g}" + "".join(f"  {n}" for n in notes))
 
 
 def _train_task(cfg_node) -> dict:
     """Hydra task of scripts/train.py: one run into Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
 
-    from genlab.run.pipeline import run
-
     cfg = OmegaConf.to_object(cfg_node)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     cfg.out_dir = str(run_dir)
-    from genlab.run.guard import complete_run_of
-    from genlab.training import TrainingDiverged
-
     try:
         done = complete_run_of(cfg, run_dir) if cfg.skip_complete else None
         if done is not None:
@@ -74,7 +51,7 @@ def _train_task(cfg_node) -> dict:
         _fail(error_line(f"cannot write{where} in {run_dir}: {exc.strerror or exc}; the files written "
                          f"before are intact (each is written whole or not at all)"))
         return None
-    _print_metrics(result.metrics)
+    print(metrics_table(result.metrics), end="")
     print(result.headline(), flush=True)
     return result.metrics
 
@@ -93,10 +70,6 @@ def _fail(message: str) -> None:
     the job may run in another process (joblib, submitit), so the failure is
     recorded as a file in ``$GENLAB_SWEEP_FAILURES``, not in this process's memory.
     """
-    import os
-    import sys
-    import tempfile
-
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -132,8 +105,6 @@ def usage(task: str) -> str:
 
 def _interrupted(what: str) -> None:
     """End on SIGINT with one line (Hydra would print the KeyboardInterrupt's traceback) and exit 130."""
-    import sys
-
     print(error_line(f"interrupted (SIGINT): {what}"), file=sys.stderr, flush=True)
     sys.exit(130)
 
@@ -141,29 +112,34 @@ def _interrupted(what: str) -> None:
 _TASKS = {"train": _train_task}
 
 
-def main_entry(task: str) -> None:
-    """Run ``task`` under ``@hydra.main`` after checking the command line (one-line errors)."""
-    import sys
-
-    import hydra
-
+def _checked_argv(task: str) -> list[str] | None:
+    """The command line, checked (exit 2 with one line if a run it asks for cannot work), with the plugins'
+    recipe directories on Hydra's search path; None when only the usage is to be printed."""
     argv = sys.argv[1:]
     if any(a in ("--help", "-h") for a in argv) and not any(a.split("=", 1)[0].lstrip("+~") == "recipe"
                                                              for a in argv):
         print(usage(task))  # Hydra's own help composes the config, which needs a recipe
-        return
+        return None
     try:
         if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in argv):
             check_overrides(argv)
             check_out_dir(argv)
+        return [*argv, *searchpath_overrides()]
     except ConfigError as exc:
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
-    register_schema()
-    import os
-    import shutil
-    import tempfile
 
+
+def main_entry(task: str) -> None:
+    """Run ``task`` under ``@hydra.main`` after checking the command line (one-line errors); a sweep whose
+    jobs failed exits 1 after the others ran, naming how many."""
+    import hydra
+
+    argv = _checked_argv(task)
+    if argv is None:
+        return
+    sys.argv[1:] = argv
+    register_schema()
     failures = tempfile.mkdtemp(prefix="genlab-sweep-")
     os.environ[_FAILURES_ENV] = failures
     try:

@@ -16,9 +16,11 @@ from hydra.errors import CompactHydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from genlab.config.schema import register_schema
+from genlab.config.schema import register_schema, run_schema
+from genlab.plugins import plugin_recipe_dirs
 
-__all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "compose_config", "leaf_keys", "check_no_missing"]
+__all__ = ["RECIPES_DIR", "ConfigError", "available_recipes", "compose_config", "leaf_keys", "check_no_missing",
+           "recipe_dirs", "searchpath_overrides", "load_schema"]
 
 RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -27,9 +29,30 @@ class ConfigError(ValueError):
     """A config or override that cannot be used; the message is one line."""
 
 
+def load_schema() -> type:
+    """The run schema with every plugin's families and truths (`genlab.plugins`); a plugin that cannot be
+    imported is a ConfigError naming it."""
+    try:
+        return run_schema()
+    except ImportError as exc:
+        raise ConfigError(" ".join(str(exc).split())) from None
+
+
+def recipe_dirs() -> list[Path]:
+    """Where recipes are found: genlab's ``recipes/`` and each plugin's ``GENLAB_RECIPES``."""
+    load_schema()
+    return [RECIPES_DIR, *plugin_recipe_dirs()]
+
+
+def searchpath_overrides() -> list[str]:
+    """The Hydra override that adds the plugins' recipe directories to the search path ([] if none)."""
+    extra = recipe_dirs()[1:]
+    return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in extra)}]"] if extra else []
+
+
 def available_recipes() -> list[str]:
-    """Names of the recipes in ``recipes/recipe/``, sorted."""
-    return sorted(p.stem for p in (RECIPES_DIR / "recipe").glob("*.yaml"))
+    """Names of the recipes in ``recipes/recipe/`` and in the plugins' recipe directories, sorted."""
+    return sorted({p.stem for d in recipe_dirs() for p in (d / "recipe").glob("*.yaml")})
 
 
 def _one_line(exc: BaseException) -> str:
@@ -53,11 +76,13 @@ def compose_config(overrides: list[str], hydra: bool = False):
 
     ``hydra=True`` keeps Hydra's own node (``cfg.hydra.launcher``, ...) in the result.
     """
+    load_schema()
     register_schema()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=hydra)
+            cfg = compose(config_name="config", overrides=[*overrides, *searchpath_overrides()],
+                          return_hydra_config=hydra)
     except MissingConfigException as exc:
         text = str(exc)
         if "recipe" in text:
@@ -88,17 +113,15 @@ def leaf_keys(node, prefix: str = "") -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _schema_keys() -> frozenset:
-    """Every leaf key of the run schema, built once (compose_config runs per job and per sweep value)."""
-    from genlab.config.schema import RunConfig
-
-    return frozenset(leaf_keys(OmegaConf.structured(RunConfig)))
+def _schema_keys(schema: type) -> frozenset:
+    """Every leaf key of the run schema, built once per schema (compose_config runs per job and per sweep value)."""
+    return frozenset(leaf_keys(OmegaConf.structured(schema)))
 
 
 def _check_known_keys(cfg) -> None:
     """Refuse a key the schema does not know: ``+kde.bandwith=0.5`` or ``+foo=1`` would otherwise be
     added by Hydra's ``+`` and then dropped without a word when the config becomes a RunConfig."""
-    known = _schema_keys()
+    known = _schema_keys(run_schema())
     for key in leaf_keys(cfg):
         if key not in known:
             raise ConfigError(f"unknown config key '{key}'")

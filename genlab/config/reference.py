@@ -1,4 +1,4 @@
-"""The README's reference of every config key, generated from the schema `genlab.config.RunConfig`.
+"""The README's reference of every config key, generated from the schema `genlab.config.schema.run_schema`.
 
 Each field of the schema's dataclasses is one row: its key as typed on the
 command line (``diffusion.steps``), its default as a user would type it
@@ -24,7 +24,7 @@ import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
-from genlab.config import RunConfig
+from genlab.config.schema import FIELD_MEANINGS, run_schema
 from genlab.core.files import atomic_write_text
 from genlab.core.validation import is_number
 
@@ -109,15 +109,18 @@ def _default(f: dataclasses.Field):
 
 
 def _comments(cls: type) -> dict[str, str]:
-    """``field_comments`` over ``cls`` and its dataclass bases, the nearest definition winning."""
+    """``field_comments`` over ``cls`` and its dataclass bases, the nearest definition winning; a class
+    generated from a registry (`genlab.config.schema`) carries its meanings in ``__field_meanings__``."""
     out: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if dataclasses.is_dataclass(klass):
+        if FIELD_MEANINGS in vars(klass):
+            out.update(vars(klass)[FIELD_MEANINGS])
+        elif dataclasses.is_dataclass(klass):
             out.update(field_comments(klass))
     return out
 
 
-def sections(schema: type = RunConfig) -> list[Section]:
+def sections(schema: type | None = None) -> list[Section]:
     """The tables of ``schema``: its own keys first, then one per nested dataclass field, recursively.
 
     The nested sections keep the schema's field order, except that sections
@@ -129,6 +132,7 @@ def sections(schema: type = RunConfig) -> list[Section]:
     ValueError
         A field has no ``#:`` comment, naming the key and the class.
     """
+    schema = run_schema() if schema is None else schema
     found: list[Section] = []
 
     def walk(cls: type, prefix: str, intro: str) -> None:
@@ -175,8 +179,9 @@ def _cell(text: str) -> str:
     return "".join(out).replace("|", "\\|")
 
 
-def render(schema: type = RunConfig) -> str:
-    """The markdown of every section of ``schema``: a heading, a one-line intro and a table each."""
+def render(schema: type | None = None) -> str:
+    """The markdown of every section of ``schema`` (default: `run_schema`): a heading, a one-line intro and
+    a table each."""
     out = []
     for s in sections(schema):
         title = f"`{s.prefix}`" if s.prefix else "Top level"

@@ -7,79 +7,39 @@ composition, before any work, naming the key.
 
 One run = one truth, ``n`` training points from it, one estimator fitted to
 them, and an evaluation at size ``eval.m`` against fresh truth samples.
+
+The schema is assembled from the registries, so that a truth or a family
+registered from outside (`genlab.register_truth`, `genlab.register_family`)
+is configurable like a built-in one: ``truth`` has a key per parameter of
+every registered truth (`genlab.distributions.registry.truth_parameters`),
+and each family with a config section adds that section (``kde``,
+``diffusion``, ``gan``, ``icl``, ...).  `run_schema` builds the class once per
+state of the registries; ``RunConfig`` and ``TruthConfig`` name the current
+ones (module attributes resolved on access, so that a pickled config of a
+sweep job unpickles against the same schema in the job's process).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from genlab.diffusion.config import DiffusionConfig
-from genlab.gan.config import GANConfig
-from genlab.icl.config import ICLConfig
+from genlab.distributions.registry import registry_version as truth_registry_version
+from genlab.distributions.registry import truth_parameters
+from genlab.core.family import registry_version as family_registry_version
+from genlab.families import family_names, get_family
+from genlab.plugins import load_plugins
 
-__all__ = [
-    "TruthConfig", "KDEConfig", "EvalConfig", "RatesConfig", "RunConfig",
-    "register_schema", "truth_kwargs", "truth_identity",
-]
+__all__ = ["EvalConfig", "RatesConfig", "RunSettings", "RunConfig", "TruthConfig", "run_schema", "truth_schema",
+           "register_schema", "truth_kwargs", "truth_identity", "FIELD_MEANINGS"]
 
-
-@dataclass
-class TruthConfig:
-    """Which known law generates the data; see `genlab.distributions.make_truth`.
-
-    Only the fields a recipe sets (non-null) are passed on, so a field that the
-    chosen truth does not take is an error naming it.
-    """
-
-    #: the truth: gmm_ring, gmm_grid (PacGAN's, Lin et al. 2018), gmm_anisotropic (7 rotated modes in 2-D),
-    #: gmm_random, uniform, smooth, smooth_joint, subspace, circle, sphere (`genlab.distributions.registry`)
-    name: str = "gmm_anisotropic"
-    #: dimension d of gmm_random, uniform, smooth, smooth_joint (null: the truth's default, 2)
-    dim: Optional[int] = None
-    #: number of mixture components of gmm_ring and gmm_random (null: 8)
-    n_modes: Optional[int] = None
-    #: radius of gmm_ring's circle of means, or of circle and sphere (null: 1.0)
-    radius: Optional[float] = None
-    #: standard deviation of every mode of gmm_ring (null: 0.01) and gmm_grid (null: 0.05)
-    sigma: Optional[float] = None
-    #: gmm_random: the means are at least separation x the largest mode standard deviation apart (null: 6.0)
-    separation: Optional[float] = None
-    #: smoothness s (Hoelder-Zygmund B^s_inf,inf) of smooth, smooth_joint and subspace with a smooth base
-    #: (null: 1.0); sets the theory's rates, e.g. TV ~ n^(-s/(2s+d)) (Oko et al. 2023)
-    s: Optional[float] = None
-    #: a = sup |g - 1| of the lacunary series of smooth, smooth_joint and a smooth subspace base, in [0, 1)
-    #: (0: the uniform law; null: 0.5)
-    amplitude: Optional[float] = None
-    #: J, the number of dyadic frequencies 2^0..2^(J-1) of that lacunary series (null: 24)
-    n_terms: Optional[int] = None
-    #: D, the dimension of the space that subspace, circle and sphere lie in (null: 10, 2, 3)
-    ambient_dim: Optional[int] = None
-    #: d', the dimension of subspace's base law (null: 2) or of sphere's S^d' (null: 2)
-    intrinsic_dim: Optional[int] = None
-    #: subspace's law on its d' coordinates: uniform, smooth, smooth_joint or gaussian (null: uniform)
-    base: Optional[str] = None
-    #: seed of the truth's own random construction (gmm_random's mixture, the smooth truths' series, the
-    #: random plane of subspace, circle and sphere), not of its samples (null: 0)
-    seed: Optional[int] = None
-
-
-@dataclass
-class KDEConfig:
-    """Gaussian KDE baseline; see `genlab.baselines.make_kde`.
-
-    ``bandwidth`` is a rule name (scott, silverman, theory, held_out) or a number.
-    """
-
-    #: scott (sd n^(-1/(d+4))), silverman, theory (c n^(-1/(2s+d)), Tsybakov 2009), held_out (maximises the
-    #: log-likelihood of a random 20% of the n points), or h itself as a number
-    bandwidth: str = "scott"
-    #: the constant c of the theory rule h = c n^(-1/(2s+d)); no other rule reads it
-    c: float = 1.0
-    #: none, or reflect: fold the kernel back into the truth's cube [low, high]^d (Schuster 1985)
-    boundary: str = "none"
+#: the attribute of a generated schema class that holds each field's meaning (the ``#:`` comments of a
+#: written class), read by `genlab.config.reference`
+FIELD_MEANINGS = "__field_meanings__"
+#: the truth a recipe gets when it names none
+DEFAULT_TRUTH = "gmm_anisotropic"
 
 
 @dataclass
@@ -148,12 +108,12 @@ class RatesConfig:
 
 
 @dataclass
-class RunConfig:
-    """One run: truth, estimator, sizes, seeds, device and where results go."""
+class RunSettings:
+    """The keys of the run itself; `run_schema` adds the truth, the families' sections, eval and rates."""
 
     #: the recipe's name (each recipe sets it): names the default out_dir, a sweep's directory and plot titles
     name: str = "unnamed"
-    #: the estimator family: empirical, kde, diffusion, gan or icl (`genlab.families` lists them)
+    #: the estimator family: empirical, kde, diffusion, gan, icl, or one a plugin registers (`genlab.families`)
     estimator: str = "kde"
     #: training size: the estimator sees n points of the truth (an ICL run draws fresh prompts instead)
     n: int = 1000
@@ -171,34 +131,100 @@ class RunConfig:
     skip_complete: bool = False
     #: continue the unfinished run in out_dir from its checkpoint (a SLURM requeue does so by itself)
     resume: bool = False
-    #: the known law the data come from
-    truth: TruthConfig = field(default_factory=TruthConfig)
-    #: the Gaussian KDE baseline, for estimator=kde
-    kde: KDEConfig = field(default_factory=KDEConfig)
-    #: the score-based diffusion model, for estimator=diffusion
-    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
-    #: the GAN, for estimator=gan
-    gan: GANConfig = field(default_factory=GANConfig)
-    #: in-context learning of regression prompts, for estimator=icl
-    icl: ICLConfig = field(default_factory=ICLConfig)
-    #: the evaluation against the truth
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    #: the rate sweep of scripts/rates.py over n (or another key) and seeds
-    rates: RatesConfig = field(default_factory=RatesConfig)
+
+def _format(value) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _truth_meaning(meaning: str, defaults: dict) -> str:
+    """A truth parameter's meaning with the truths that take it and their defaults."""
+    taken = ", ".join(f"{truth} {_format(v)}" for truth, v in defaults.items())
+    return f"{meaning}; taken by {taken} (null: that default)"
+
+
+def _make(name: str, specs: list, meanings: dict, doc: str, bases: tuple = ()) -> type:
+    cls = make_dataclass(name, specs, bases=bases, namespace={"__doc__": doc})
+    cls.__module__ = __name__
+    setattr(cls, FIELD_MEANINGS, meanings)
+    return cls
+
+
+_CACHE: dict = {}
+
+
+def truth_schema() -> type:
+    """``TruthConfig``: ``name`` and, null by default, every parameter of every registered truth.
+
+    Only the fields a recipe sets (non-null) are passed to `genlab.distributions.make_truth`, so a
+    field that the chosen truth does not take is an error naming it.
+    """
+    load_plugins()
+    key = ("truth", truth_registry_version())
+    if key not in _CACHE:
+        params = truth_parameters()
+        specs = [("name", str, field(default=DEFAULT_TRUTH))]
+        specs += [(k, Optional[tp], field(default=None)) for k, (tp, _, _) in params.items()]
+        meanings = {"name": "the truth: " + ", ".join(_truths(params)) + " (`genlab.distributions.registry`; "
+                                                                          "a plugin may add more)"}
+        meanings.update({k: _truth_meaning(text, defaults) for k, (_, text, defaults) in params.items()})
+        _CACHE[key] = _make("TruthConfig", specs, meanings,
+                            "Which known law generates the data; see `genlab.distributions.make_truth`.")
+    return _CACHE[key]
+
+
+def _truths(params: dict) -> list:
+    from genlab.distributions.registry import TRUTHS
+
+    return list(TRUTHS)
+
+
+def run_schema() -> type:
+    """``RunConfig``: the run's own keys, ``truth``, each registered family's section, ``eval`` and ``rates``.
+
+    The plugins (`genlab.plugins`) are imported first, so their families and truths are in it.
+    """
+    load_plugins()
+    key = ("run", truth_registry_version(), family_registry_version())
+    if key not in _CACHE:
+        truth = truth_schema()
+        specs = [("truth", truth, field(default_factory=truth))]
+        meanings = {"truth": "the known law the data come from"}
+        for name in family_names():
+            fam = get_family(name)
+            if fam.section:
+                specs.append((fam.section, fam.schema, field(default_factory=fam.schema)))
+                meanings[fam.section] = fam.summary or f"the settings of estimator={name}"
+        specs += [("eval", EvalConfig, field(default_factory=EvalConfig)),
+                  ("rates", RatesConfig, field(default_factory=RatesConfig))]
+        meanings.update({"eval": "the evaluation against the truth",
+                         "rates": "the rate sweep of scripts/rates.py over n (or another key) and seeds"})
+        _CACHE[key] = _make("RunConfig", specs, meanings,
+                            "One run: truth, estimator, sizes, seeds, device and where results go.",
+                            bases=(RunSettings,))
+    return _CACHE[key]
+
+
+def __getattr__(name: str):
+    """``RunConfig`` and ``TruthConfig``: the schema classes of the registries as they stand."""
+    if name == "RunConfig":
+        return run_schema()
+    if name == "TruthConfig":
+        return truth_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register_schema() -> None:
-    """Store `RunConfig` as ``genlab_schema`` for ``recipes/config.yaml``'s defaults list."""
-    ConfigStore.instance().store(name="genlab_schema", node=RunConfig)
+    """Store the current `run_schema` as ``genlab_schema`` for ``recipes/config.yaml``'s defaults list."""
+    ConfigStore.instance().store(name="genlab_schema", node=run_schema())
 
 
-def truth_kwargs(truth: TruthConfig) -> dict:
-    """The non-null parameters of ``truth``, without its name."""
+def truth_kwargs(truth) -> dict:
+    """The non-null parameters of a ``truth`` section, without its name."""
     return {f.name: getattr(truth, f.name) for f in fields(truth)
             if f.name != "name" and getattr(truth, f.name) is not None}
 
 
-def truth_identity(truth: TruthConfig) -> dict:
+def truth_identity(truth) -> dict:
     """The truth's name and non-null parameters: what a floor-cache entry is keyed by
     (`genlab.run.floor_cache`), so a run and a check of the cache name the same entry."""
     return {"name": truth.name, **truth_kwargs(truth)}

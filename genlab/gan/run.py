@@ -1,6 +1,6 @@
 """A GAN inside a genlab run: fit, draw the evaluation samples, score modes, save the training curve.
 
-Called by `genlab.estimators.fit_gan_family` (the registered ``gan`` family, `genlab.families`).  Seeds:
+Called by the ``gan`` family's fit (`genlab.gan.family`).  Seeds:
 the fit uses the run's ``seed`` (see `fit_gan`); the monitor's truth samples
 ``derive_seed(eval_seed, "monitor")``, the mode-statistics reference
 ``derive_seed(eval_seed, "eval", 0)`` (the truth samples of the evaluation's

@@ -20,7 +20,7 @@ Three guards, each a one-line ValueError when it refuses:
   never passes off another recipe's or another n's result as this one.
 
 Settings are compared key by key on the flattened configs, except the keys that
-say where and how a run is shown, not what it computes (`RESUME_FREE_KEYS`).
+say where and how a run is shown, not what it computes (`genlab.config.identity`).
 """
 
 from __future__ import annotations
@@ -34,20 +34,15 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from genlab.families import family_sections, get_family
-from genlab.core.files import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, is_complete, metrics_problem, read_metrics
+from genlab.config.identity import config_differences, run_config
+from genlab.core.files import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, atomic_write_text, ensure_writable_dir,
+                               is_complete, metrics_problem, read_metrics)
 
-__all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_run_dir", "complete_run_of",
-           "config_differences", "settings_differences", "run_config", "requeued", "RESUME_FREE_KEYS"]
+__all__ = ["lock_run_dir", "unlock_run_dir", "LOCK_FILE", "HOLDER_FILE", "guard_run_dir", "open_run_dir",
+           "complete_run_of", "requeued"]
 
 LOCK_FILE = ".genlab.lock"
 HOLDER_FILE = ".genlab.lock.holder"
-#: keys that may differ between a run and its resumption (or a skipped rerun)
-RESUME_FREE_KEYS = ("out_dir", "progress", "resume", "skip_complete", "eval.floor_cache")
-
-#: keys that configure a sweep (scripts/rates.py), never the run itself
-SWEEP_ONLY_PREFIX = "rates."
-
 #: run directory (resolved) -> open file holding its lock, for the runs this process works on
 _HELD: dict[Path, object] = {}
 
@@ -94,62 +89,6 @@ def requeued() -> bool:
     return int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0) > 0
 
 
-def _flatten(tree, prefix: str = "") -> dict:
-    if isinstance(tree, dict):
-        out = {}
-        for k, v in tree.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: tree}
-
-
-
-def run_config(cfg) -> dict:
-    """The config a run records in config.yaml: every section but the other families' ones.
-
-    A KDE run's config.yaml held every diffusion, GAN and ICL key, none of which it reads.
-    """
-    tree = OmegaConf.to_container(OmegaConf.structured(cfg) if not OmegaConf.is_config(cfg) else cfg,
-                                  resolve=False)
-    return _own_sections(tree)
-
-
-def _own_sections(tree: dict) -> dict:
-    """``tree`` without the config sections of the families other than its estimator's (`genlab.families`)."""
-    sections = family_sections()
-    try:
-        own = get_family(tree.get("estimator")).section
-    except ValueError:  # an unknown estimator is validate's to refuse; keep every section meanwhile
-        return tree
-    return {k: v for k, v in tree.items() if k not in sections or k == own}
-
-
-def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
-    """The keys (sorted, flattened) where ``run_dir``'s config.yaml and ``cfg`` differ (`settings_differences`).
-
-    ``what`` names the check in the error raised when config.yaml cannot be read.
-    """
-    try:
-        saved = OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{what}: cannot read {run_dir / CONFIG_FILE}: {' '.join(str(exc).split())}") from None
-    return settings_differences(saved, cfg, ignore=ignore, common_only=common_only)
-
-
-def settings_differences(saved: dict, cfg, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
-    """The keys (sorted, flattened) where a run's recorded config ``saved`` and ``cfg`` differ.
-
-    ``ignore``: further keys to leave out; ``common_only``: compare only the keys
-    both have (a key added to the schema since the run was made is no difference).
-    """
-    # (a config.yaml written before runs recorded only their own family's section holds them all)
-    saved = _flatten(_own_sections(saved))
-    now = _flatten(run_config(cfg))
-    keys = set(saved) & set(now) if common_only else set(saved) | set(now)
-    return sorted(k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore
-                  and not k.startswith(SWEEP_ONLY_PREFIX) and saved.get(k, "<absent>") != now.get(k, "<absent>"))
-
-
 def guard_run_dir(cfg, run_dir: Path) -> bool:
     """Refuse to overwrite a complete run, or to restart over an unfinished one without resume.
 
@@ -193,3 +132,17 @@ def complete_run_of(cfg, run_dir: Path) -> dict | None:
         raise ValueError(f"skip_complete: out_dir {run_dir} holds a complete run with other settings "
                          f"(differing keys: {', '.join(diff)}); choose another out_dir")
     return read_metrics(run_dir)
+
+
+def open_run_dir(cfg, run_dir: str | os.PathLike) -> Path:
+    """Create ``run_dir``, take its lock (released by the caller, however the run ends), refuse what
+    `guard_run_dir` refuses, and write config.yaml (`genlab.config.identity.run_config`) unless resuming."""
+    run_dir = ensure_writable_dir(run_dir)
+    lock_run_dir(run_dir)
+    try:
+        if not guard_run_dir(cfg, run_dir):
+            atomic_write_text(run_dir / CONFIG_FILE, OmegaConf.to_yaml(run_config(cfg)))
+    except BaseException:
+        unlock_run_dir(run_dir)
+        raise
+    return run_dir

@@ -1,17 +1,18 @@
 """The jobs of a local sweep trained as replica-batched groups (issue 7).
 
-``scripts/rates.py`` runs a diffusion sweep this way when its runs can share a
-network (``genlab.diffusion.replicas.replicable``) and the launcher is local:
-``python -m genlab.sweep.groups <jobs.json>``, where the file holds the
-recipe, the overrides and one (x, seed, run_dir) per job.  Each job's config is
-composed from exactly the overrides its Hydra job would get, so config.yaml
-is the same; jobs whose diffusion settings and minibatch size agree form a
-group, split so that the groups fit in half the available memory
-(``replica_memory_bytes``); each group trains as one batched network, then
-every run is evaluated and written by the same code as a single run
-(``experiment.evaluate_fitted``).  A group in which a replica diverges is
-rerun job by job, so that each run ends exactly as it would alone (a result,
-or its own divergence record).
+``scripts/rates.py`` runs a sweep this way when its family can train several
+runs as one batched model (`genlab.core.family.ReplicaFit`: the diffusion
+family can), its runs can share one (``replicas.replicable``) and the launcher
+is local: ``python -m genlab.sweep.groups <jobs.json>``, where the file holds
+the recipe, the overrides and one (x, seed, run_dir) per job.  Each job's
+config is composed from exactly the overrides its Hydra job would get, so
+config.yaml is the same; jobs whose keys (``replicas.key``: settings and
+minibatch size) agree form a group, split so that the groups fit in half the
+available memory (``replicas.memory_bytes``); each group trains as one batched
+model, then every run is evaluated and written by the same code as a single
+run (`genlab.run.pipeline.evaluate`, `write`).  A group in which a replica
+diverges is rerun job by job, so that each run ends exactly as it would alone
+(a result, or its own divergence record).
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from genlab.config.compose import ConfigError, compose_config
-from genlab.diffusion.replicas import (available_memory_bytes, fit_diffusion_replicas, replica_key,
-                                       replica_memory_bytes)
-from genlab.estimators import diffusion_fitted
-from genlab.run.pipeline import RunResult, evaluate_fitted, prepare, run
-from genlab.run.guard import unlock_run_dir
+from genlab.core.device import available_memory_bytes
 from genlab.core.files import is_complete
-from genlab.training import TrainingDiverged
 from genlab.core.validation import error_line
+from genlab.families import get_family
+from genlab.run.guard import unlock_run_dir
+from genlab.run.pipeline import evaluate, prepare, run, write
+from genlab.run.report import RunResult
+from genlab.training import TrainingDiverged
 
 __all__ = ["run_group", "plan_groups", "main", "MEMORY_FRACTION"]
 
@@ -40,7 +41,7 @@ MEMORY_FRACTION = 0.5
 
 
 def run_group(cfgs: list, run_dirs: list[Path], *, progress: bool = False) -> list[RunResult | None]:
-    """Fit the runs ``cfgs`` (same diffusion settings and minibatch) as one batched network; evaluate each.
+    """Fit the runs ``cfgs`` (one family, equal `ReplicaFit.key`) as one batched model; evaluate each.
 
     Returns each run's result; None for a run that failed (its one-line
     message is printed to stderr).  Each run's directory is locked from its
@@ -63,11 +64,12 @@ def _run_group(cfgs: list, run_dirs: list[Path], *, progress: bool) -> list[RunR
     results: list[RunResult | None] = [None] * len(cfgs)
     if not preps:
         return results
+    replicas = get_family(cfgs[0].estimator).replicas
     t_fit = time.perf_counter()
     try:
-        models = fit_diffusion_replicas(cfgs[0].diffusion, [p.x_train for p in preps.values()],
-                                        seeds=[p.cfg.seed for p in preps.values()],
-                                        device=next(iter(preps.values())).device, progress=progress)
+        models = replicas.fit([p.cfg for p in preps.values()], [p.x_train for p in preps.values()],
+                              [p.cfg.seed for p in preps.values()], device=next(iter(preps.values())).device,
+                              progress=progress)
     except TrainingDiverged as exc:
         print(f"replica {exc.replica} of a group of {len(preps)} diverged; rerunning the group run by run",
               flush=True)
@@ -77,9 +79,10 @@ def _run_group(cfgs: list, run_dirs: list[Path], *, progress: bool) -> list[RunR
     train_seconds = time.perf_counter() - t_fit
     for (i, prep), model in zip(preps.items(), models):
         t = time.perf_counter()
-        prep.t_start = t - train_seconds  # wall_seconds: the group's training, then this run's evaluation
-        fitted = diffusion_fitted(prep.cfg, model, prep.truth, m=prep.cfg.eval.m, sample_generator=prep.sample_gen)
-        results[i] = evaluate_fitted(prep, fitted, fit_seconds=train_seconds + time.perf_counter() - t)
+        fitted = replicas.fitted(prep.cfg, model, prep.truth, m=prep.cfg.eval.m, sample_generator=prep.sample_gen)
+        fit_seconds = train_seconds + time.perf_counter() - t
+        # wall_seconds: the group's training, then this run's evaluation
+        results[i] = write(prep, fitted, evaluate(prep, fitted), fit_seconds=fit_seconds, wall_start=t - train_seconds)
         print(results[i].headline(), flush=True)
     return results
 
@@ -107,7 +110,8 @@ def plan_groups(cfgs: list, *, part: int = 0, parts: int = 1, memory_bytes: int 
     floor(MEMORY_FRACTION * memory / parts / per-replica bytes) runs (at least one).
     """
     memory = (available_memory_bytes() if memory_bytes is None else memory_bytes) / parts
-    keys = [(c.device,) + replica_key(c.diffusion, c.n) for c in cfgs]
+    replicas = [get_family(c.estimator).replicas for c in cfgs]
+    keys = [(c.estimator, c.device) + r.key(c) for c, r in zip(cfgs, replicas)]
     first = {k: i for i, k in reversed(list(enumerate(keys)))}     # keys in order of first appearance
     order = sorted(range(len(cfgs)), key=lambda i: (first[keys[i]], -cfgs[i].n, cfgs[i].seed))
     by_key: dict[tuple, list[int]] = {}
@@ -115,7 +119,7 @@ def plan_groups(cfgs: list, *, part: int = 0, parts: int = 1, memory_bytes: int 
         by_key.setdefault(keys[i], []).append(i)
     groups = []
     for idx in by_key.values():
-        per = max(replica_memory_bytes(cfgs[i].diffusion, int(cfgs[i].truth.dim or 2), cfgs[i].n) for i in idx)
+        per = max(replicas[i].memory_bytes(cfgs[i], int(cfgs[i].truth.dim or 2)) for i in idx)
         size = max(1, int(MEMORY_FRACTION * memory // per))
         groups += [idx[k:k + size] for k in range(0, len(idx), size)]
     return groups

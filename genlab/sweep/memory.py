@@ -20,7 +20,18 @@ training, which the estimate does not model: 0.49 GiB estimated).
 
 from __future__ import annotations
 
-__all__ = ["BASE_BYTES", "BYTES_PER_PAIR", "exact_transport_pairs", "run_need_bytes"]
+from omegaconf import OmegaConf
+
+from genlab.config import truth_identity
+from genlab.config.compose import compose_config
+from genlab.families import get_family
+from genlab.run.floor_cache import is_cached
+from genlab.run.validate import build_truth
+from genlab.sweep.plan import format_value
+from genlab.sweep.slurm import is_cluster_launcher
+
+__all__ = ["BASE_BYTES", "BYTES_PER_PAIR", "EXACT_TRANSPORT_METRICS", "exact_transport_pairs", "run_need_bytes",
+           "memory_warnings"]
 
 #: peak resident memory of a run besides its exact transport (0.337 GiB measured, rounded down)
 BASE_BYTES = 0.33 * 2**30
@@ -39,10 +50,48 @@ def exact_transport_pairs(cfg, dim: int, floor_cached: bool) -> int:
     if dim < 2 or not any(k in EXACT_TRANSPORT_METRICS for k in cfg.eval.metrics):
         return 0
     m = cfg.eval.m
-    model = (cfg.n if cfg.estimator == "empirical" else m) * m
+    model = (cfg.n if get_family(cfg.estimator).samples_are_fit_points else m) * m
     return max(model, 0 if floor_cached else m * m)
 
 
 def run_need_bytes(cfg, dim: int, floor_cached: bool) -> float:
     """A lower bound of a run's peak resident memory in bytes (see the module docstring)."""
     return BASE_BYTES + BYTES_PER_PAIR * exact_transport_pairs(cfg, dim, floor_cached)
+
+
+def _launcher_mem_gb(plans, launcher_args: list[str]) -> float | None:
+    """``hydra.launcher.mem_gb`` as given, or the launcher's own default (genlab_slurm: 4; submitit_slurm:
+    none, the cluster's)."""
+    given = [a.split("=", 1)[1] for a in launcher_args if a.startswith("hydra.launcher.mem_gb=")]
+    if given:
+        return float(given[-1])
+    hydra_cfg = compose_config([f"recipe={plans[0].recipe}", *launcher_args], hydra=True)
+    return hydra_cfg.hydra.launcher.get("mem_gb")
+
+
+def memory_warnings(plans, launcher_args: list[str]) -> list[str]:
+    """A line per sweep whose largest run needs more memory than ``hydra.launcher.mem_gb`` gives a
+    SLURM job, where the need is known: a cluster that enforces memory kills it."""
+    if not is_cluster_launcher(launcher_args):
+        return []
+    mem_gb = _launcher_mem_gb(plans, launcher_args)
+    if mem_gb is None:
+        return []
+    out = []
+    for plan in plans:
+        x = max(plan.xs)
+        cfg = OmegaConf.to_object(compose_config([f"recipe={plan.recipe}", *plan.overrides,
+                                                  f"{plan.x_key}={format_value(x)}", "seed=0"]))
+        if not get_family(cfg.estimator).fits_truth:  # no truth samples, so no floors to check
+            continue
+        truth = build_truth(cfg)
+        cached = all(is_cached(cfg.eval.floor_cache, truth_identity(cfg.truth), truth.as_sampler(cfg.eval.seed), k,
+                               m=cfg.eval.m, reps=cfg.eval.reps, seed=cfg.eval.seed)
+                     for k in cfg.eval.metrics if k in EXACT_TRANSPORT_METRICS)
+        need = run_need_bytes(cfg, truth.dim, cached) / 2**30
+        if need > mem_gb:
+            floor = "its floor is cached" if cached else "it computes its floor, not in eval.floor_cache yet"
+            out.append(f"{plan.recipe}: a run at {plan.x_key} = {format_value(x)} needs at least {need:.2f} GiB "
+                       f"({floor}), more than hydra.launcher.mem_gb = {mem_gb:g}: a cluster that enforces "
+                       f"memory will kill it; raise hydra.launcher.mem_gb")
+    return out

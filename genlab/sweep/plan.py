@@ -24,20 +24,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from genlab.config.identity import DIRNAME_FREE_KEYS, PATH_KEYS
 from genlab.core.files import CONFIG_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
 
 __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "collect", "RunRecord",
            "write_rates_csv", "format_value", "row_means", "row_mean_ci", "hydra_spelling"]
-
-#: keys that name where something is kept, not what a run computes: passed to the jobs, but left out
-#: of run-directory names, of the sweep's hash and identity (and of resume's comparison, run_guard)
-PATH_KEYS = ("eval.floor_cache",)
-
-
-#: keys left out of a run directory's name: Hydra's ``override_dirname.exclude_keys`` in
-#: recipes/config.yaml must name the same (tested), so that SweepPlan.run_dir is Hydra's directory
-DIRNAME_FREE_KEYS = ("recipe", "out_dir", "progress", "device", "skip_complete", "resume", *PATH_KEYS)
-
 
 def _identity_overrides(overrides: list[str]) -> list[str]:
     return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+") not in PATH_KEYS)

@@ -16,12 +16,15 @@ from pathlib import Path
 import numpy as np
 
 import metrics as M
+from genlab.core.files import atomic_write_text
+from genlab.distributions import make_truth
+from genlab.families import get_family
 from genlab.sweep.plan import RunRecord, format_value, metric_table, row_mean_ci, row_means
-from genlab.theory import predicted_exponent
+from genlab.theory import expected_slope, predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "floor_share_for", "QUADRATURE_FLOOR_METRICS",
-           "SAMPLES_ARE_FIT_POINTS", "theory_for", "theory_for_steps", "write_json_report", "markdown_table",
-           "latex_table", "per_x_rows", "LATEX_PACKAGES", "METRIC_TO_THEORY"]
+           "theory_for", "theory_for_axis", "write_json_report", "markdown_table", "latex_table", "per_x_rows",
+           "LATEX_PACKAGES", "METRIC_TO_THEORY"]
 
 #: sample plug-in distances: their floor is a bias that adds in quadrature (metrics.fit_rate's
 #: "quadrature" model); every other metric's floor is a resolution (the CI half-width of an unbiased
@@ -34,25 +37,27 @@ def floor_model_for(metric: str) -> str:
     return "quadrature" if metric in QUADRATURE_FLOOR_METRICS else "cut"
 
 
-#: estimators whose scored samples are their n fit points (`estimators.fit_empirical` returns the
-#: empirical measure's support), so only the truth's m-sample carries sample noise
-SAMPLES_ARE_FIT_POINTS = ("empirical",)
-
-
 def floor_share_for(estimator: str, metric: str) -> float:
     """The part of floor^2 a quadrature fit removes (`metrics.fit_rate`'s ``floor_share``).
 
     The recorded floor is the distance between two independent m-samples of the truth.  A model
     that draws m samples adds its own sample noise to the truth's, so its error carries all of
-    floor^2; the empirical measure is scored on its fit points, and its error carries the truth
-    side's only, about floor^2 / 2 (exact in 1-D in the Brownian-bridge limit).  Removing all of
-    it over-corrected: on the uniform law in d = 1 (m = 2000, n = 16 ... 4096, 100 repeats) the
-    full floor gave an unresolved point at n = 4096 and the half floor slope -0.48 against W1 to
-    the law's -0.51.
+    floor^2; a family scored on its fit points (`Family.samples_are_fit_points`: the empirical
+    measure) carries the truth side's only, about floor^2 / 2 (exact in 1-D in the Brownian-bridge
+    limit).  Removing all of it over-corrected: on the uniform law in d = 1 (m = 2000, n = 16 ...
+    4096, 100 repeats) the full floor gave an unresolved point at n = 4096 and the half floor slope
+    -0.48 against W1 to the law's -0.51.
     """
     if floor_model_for(metric) != "quadrature":
         return 1.0
-    return 0.5 if estimator in SAMPLES_ARE_FIT_POINTS else 1.0
+    return 0.5 if _samples_are_fit_points(estimator) else 1.0
+
+
+def _samples_are_fit_points(estimator: str) -> bool:
+    try:
+        return get_family(estimator).samples_are_fit_points
+    except ValueError:  # a sweep of a family this process does not know (its plugin is not loaded)
+        return False
 
 
 #: metric name -> (theory metric, p)
@@ -116,19 +121,20 @@ def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict 
     """The finite-n slope the fit's own used n should show (`genlab.theory.expected_slope`), or None.
 
     KDE TV from its exact bias and variance; the 1-D empirical measure's W1 against the law
-    (``w1_law`` only: the sampled ``w1`` has another expectation).  None where not computable.
+    (``w1_law`` only: for a family scored on its fit points the sampled ``w1`` has another
+    expectation).  The family's settings that fix the expectation come from `Family.theory_params`.
+    None where not computable.
     """
-    if metric not in METRIC_TO_THEORY or len(used) < 2 or (estimator == "empirical" and metric != "w1_law"):
+    if metric not in METRIC_TO_THEORY or len(used) < 2 or (_samples_are_fit_points(estimator) and metric != "w1_law"):
         return None
-    from genlab.theory import expected_slope
-
-    truth = _truth(config)
-    params = {}
-    if estimator == "kde":
-        kde = config.get("kde") or {}
-        params = {k: kde[k] for k in ("bandwidth", "c", "boundary") if kde.get(k) is not None}
     try:
-        exp = expected_slope(estimator, METRIC_TO_THEORY[metric][0], truth, used, **params)
+        family = get_family(estimator)
+    except ValueError:
+        return None
+    section = config.get(family.section) or {} if family.section else {}
+    params = family.theory_params(section) if family.theory_params else {}
+    try:
+        exp = expected_slope(estimator, METRIC_TO_THEORY[metric][0], _truth(config), used, **params)
     except ValueError:
         return None
     if exp is None:
@@ -139,8 +145,6 @@ def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict 
 
 def _truth(config: dict):
     """The truth a run's config names (its unset parameters left at their defaults)."""
-    from genlab.distributions import make_truth
-
     truth = dict(config["truth"])
     name = truth.pop("name")
     return make_truth(name, **{k: v for k, v in truth.items() if v is not None})
@@ -179,7 +183,7 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     if x_key == "n":
         theory = theory_for(config.get("estimator", ""), metric, config)
     else:
-        theory = theory_for_steps(x_key, metric, config)
+        theory = theory_for_axis(x_key, metric, config)
     lower = any(r.metrics.get(f"{metric}_is_lower_bound") for r in records if r.recipe == recipe)
     expected = None
     if x_key == "n" and fit is not None and config:
@@ -187,22 +191,20 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
     return MetricRate(recipe, metric, list(xs), values, floors, fit, err, theory, warn, x_key, lower, expected)
 
 
-def theory_for_steps(x_key: str, metric: str, config: dict) -> dict | None:
-    """The sampler-order exponent of a sweep over ``diffusion.sampler_steps`` (oracle score), or None."""
-    from genlab.theory.discretisation import SAMPLER_ORDERS, sampler_steps_exponent
-
-    diffusion = config.get("diffusion") or {}
-    if (x_key != "diffusion.sampler_steps" or metric not in ("tv_sampler", "tv_sampler_t0")
-            or diffusion.get("score") != "oracle" or diffusion.get("sampler") not in SAMPLER_ORDERS):
+def theory_for_axis(x_key: str, metric: str, config: dict) -> dict | None:
+    """The predicted exponent of a sweep over a setting of the run's family (`Family.axis_theory`: the
+    sampler-order exponent of ``diffusion.sampler_steps`` with the oracle score), or None."""
+    try:
+        family = get_family(config.get("estimator", ""))
+    except ValueError:
         return None
-    pred = sampler_steps_exponent(diffusion["sampler"])
-    return {"exponent": pred.exponent, "source": pred.source, "assumptions": pred.assumptions,
-            "log_factor": pred.log_factor}
+    if family.axis_theory is None:
+        return None
+    return family.axis_theory(x_key, metric, config.get(family.section) or {} if family.section else {})
 
 
 def write_json_report(path: Path, rates: list[MetricRate], missing: dict, x_key: str = "n") -> None:
-    from genlab.core.files import atomic_write_text
-
+    """rates.json: per recipe and metric the fit, theory and expected slope; the runs missing per recipe."""
     doc = {"rates": [r.to_dict() for r in rates],
            "missing_runs": {k: [{x_key: x, "seed": s} for x, s in v] for k, v in missing.items()}}
     atomic_write_text(path, json.dumps(doc, indent=2, default=float) + "\n")

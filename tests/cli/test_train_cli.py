@@ -111,7 +111,7 @@ BAD = [
 def test_bad_input_is_refused_in_one_line_before_any_work(args, message, tmp_path):
     """In-process: every bad command line is refused by the up-front check, in one line."""
     from genlab.config.compose import ConfigError
-    from genlab.cli.overrides import check_out_dir, check_overrides
+    from genlab.run.overrides import check_out_dir, check_overrides
 
     with pytest.raises(ConfigError) as info:
         check_overrides(list(args))

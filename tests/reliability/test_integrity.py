@@ -295,10 +295,10 @@ def test_a_truths_sampler_reproduces_the_runs_own_scores(complete):
 
 
 def test_the_run_table_marks_values_within_3x_of_their_floor_and_lower_bounds(capsys):
-    from genlab.cli.train import _print_metrics
+    from genlab.run.report import metrics_table
 
-    _print_metrics({"w1": 0.30, "w1_floor": 0.12, "tv": 0.5, "tv_floor": 0.01,
-                    "tv_classifier": 0.2, "tv_classifier_floor": 0.01, "tv_classifier_is_lower_bound": 1})
+    print(metrics_table({"w1": 0.30, "w1_floor": 0.12, "tv": 0.5, "tv_floor": 0.01,
+                    "tv_classifier": 0.2, "tv_classifier_floor": 0.01, "tv_classifier_is_lower_bound": 1}), end="")
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["w1"].endswith("within 3x floor")
     assert rows["tv"].rstrip().endswith("0.01")

@@ -94,7 +94,7 @@ def test_a_slurm_requeue_resumes_without_being_asked(tmp_path, monkeypatch):
     from omegaconf import OmegaConf
 
     from genlab.config.compose import compose_config
-    from genlab.run.pipeline import guard_run_dir
+    from genlab.run.guard import guard_run_dir
 
     cfg = OmegaConf.to_object(compose_config(["recipe=diffusion_gmm"]))
     (tmp_path / "checkpoints").mkdir()

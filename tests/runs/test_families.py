@@ -8,12 +8,11 @@ from dataclasses import fields
 import pytest
 from omegaconf import OmegaConf
 
-from genlab import families
 from genlab.config.compose import compose_config
-from genlab.config import RunConfig
-from genlab.estimators import Fitted
+from genlab.config import run_schema
+from genlab.core import family as registry
+from genlab.families import Family, Fitted, family_names, family_sections, get_family, register_family
 from genlab.run.pipeline import run
-from genlab.families import Family, family_names, family_sections, get_family, register_family
 
 
 def test_the_unknown_estimator_error_lists_every_registered_family():
@@ -23,7 +22,7 @@ def test_the_unknown_estimator_error_lists_every_registered_family():
 
 
 def test_the_family_sections_are_the_run_configs_family_fields():
-    schema = {f.name for f in fields(RunConfig)}
+    schema = {f.name for f in fields(run_schema())}
     assert set(family_sections()) == {"kde", "diffusion", "gan", "icl"} and set(family_sections()) <= schema
     assert [get_family(n).has_density for n in family_names()] == [False, True, True, False, False]
 
@@ -43,7 +42,7 @@ def _shifted_empirical(cfg, truth, x_train, **_):
 
 
 def test_a_family_registered_from_outside_runs_and_is_scored(tmp_path, monkeypatch):
-    monkeypatch.setitem(families._FAMILIES, "shifted", Family("shifted", fit=_shifted_empirical))
+    monkeypatch.setitem(registry._FAMILIES, "shifted", Family("shifted", fit=_shifted_empirical))
     base = ["recipe=empirical_gmm", "n=200", "eval.m=200", "eval.reps=2", "eval.metrics=[w1]",
             "eval.floor_cache=null", "progress=false", "device=cpu"]
     shifted = run(OmegaConf.to_object(compose_config([*base, "estimator=shifted"])), tmp_path / "shifted")

@@ -15,7 +15,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from genlab.config.compose import ConfigError, compose_config
-from genlab.cli.rates import _replicas
+from genlab.sweep.setup import use_replicas as _replicas
 from genlab.sweep.groups import plan_groups
 from genlab.sweep.plan import collect, plan_sweep
 from genlab.sweep.launch import launch

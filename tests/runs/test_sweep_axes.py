@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from genlab.config.compose import compose_config
-from genlab.sweep.report import theory_for_steps
-from genlab.cli.rates import _compare_overrides
+from genlab.sweep.report import theory_for_axis
+from genlab.sweep.setup import compare_overrides as _compare_overrides
 from genlab.sweep.plan import format_value, plan_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +44,12 @@ def test_a_sweep_whose_run_dir_names_pass_the_file_name_limit_is_refused(tmp_pat
 
 
 def test_theory_for_a_steps_sweep_is_the_solvers_order():
-    cfg = {"diffusion": {"score": "oracle", "sampler": "ode_heun"}}
-    assert theory_for_steps("diffusion.sampler_steps", "tv_sampler", cfg)["exponent"] == -2.0
+    cfg = {"estimator": "diffusion", "diffusion": {"score": "oracle", "sampler": "ode_heun"}}
+    assert theory_for_axis("diffusion.sampler_steps", "tv_sampler", cfg)["exponent"] == -2.0
     cfg["diffusion"]["sampler"] = "ode_euler"
-    assert theory_for_steps("diffusion.sampler_steps", "tv_sampler_t0", cfg)["exponent"] == -1.0
+    assert theory_for_axis("diffusion.sampler_steps", "tv_sampler_t0", cfg)["exponent"] == -1.0
     cfg["diffusion"]["score"] = "learned"   # a learned score adds its own error: no prediction
-    assert theory_for_steps("diffusion.sampler_steps", "tv_sampler", cfg) is None
+    assert theory_for_axis("diffusion.sampler_steps", "tv_sampler", cfg) is None
 
 
 def test_compare_recipes_inherit_the_truth_and_drop_metrics_they_cannot_give():
@@ -107,7 +107,7 @@ def test_hydra_excludes_from_directory_names_the_keys_the_sweep_plan_does():
 
     import yaml
 
-    from genlab.sweep.plan import DIRNAME_FREE_KEYS
+    from genlab.config.identity import DIRNAME_FREE_KEYS
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / "config.yaml").read_text())
     exclude = cfg["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"]

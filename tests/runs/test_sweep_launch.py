@@ -73,7 +73,7 @@ def test_memory_need_counts_the_largest_exact_transport_problem():
 
 
 def test_rates_warns_before_submitting_jobs_given_less_memory_than_a_run_needs(tmp_path):
-    from genlab.cli.rates import _memory_warnings
+    from genlab.sweep.memory import memory_warnings as _memory_warnings
 
     cache = f"eval.floor_cache={tmp_path / 'floors'}"    # empty: every run would compute its floor
     plan = plan_sweep("empirical_uniform", [cache], [16, 256], [0], tmp_path, str(tmp_path / "s"),

@@ -18,6 +18,9 @@ from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from genlab.config.compose import ConfigError, available_recipes, check_no_missing, compose_config
+from genlab.core.files import ensure_writable_dir
+from genlab.families import get_family
+from genlab.run.validate import build_truth, check_metrics_for_truth, validate
 
 __all__ = ["check_overrides", "check_out_dir"]
 
@@ -72,9 +75,6 @@ def check_overrides(argv: list[str]) -> None:
 
 def _check_values(cfg_node, where: str) -> None:
     """Value checks of a composed config (cheap: no data, no model)."""
-    from genlab.run.pipeline import build_truth, check_metrics_for_truth, validate
-    from genlab.families import get_family
-
     cfg = OmegaConf.to_object(cfg_node)
     try:
         validate(cfg)
@@ -91,8 +91,6 @@ def check_out_dir(argv: list[str]) -> None:
     (``os.access`` is no test: for root it says yes even under /proc.)  Hydra
     uses this very directory as its run (or sweep) directory.
     """
-    from genlab.core.files import ensure_writable_dir
-
     for arg in argv:
         if arg.startswith("out_dir=") and "${" not in arg:
             try:

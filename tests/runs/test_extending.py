@@ -1,0 +1,90 @@
+"""A family and a truth added from outside the package (README, "Extending genlab"; CONTRIBUTING.md).
+
+The plugin is `docs/examples/gausslab/gausslab.py`, the very file the README
+quotes: it registers the ``gaussfit`` family (its own config section) and the
+``shifted_gaussian`` truth (its own parameter), and brings its recipe.  Nothing
+of genlab is edited: the plugin is found through ``GENLAB_PLUGINS`` and
+``PYTHONPATH`` alone, in the sweep's process and in every job it launches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN_DIR = ROOT / "docs" / "examples" / "gausslab"
+FAST = ["eval.m=64", "eval.reps=2", "eval.floor_cache=null", "progress=false", "device=cpu"]
+
+
+def _env() -> dict:
+    return {**os.environ, "GENLAB_PLUGINS": "gausslab",
+            "PYTHONPATH": os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")])}
+
+
+def _script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_plugins_family_and_truth_run_a_rate_sweep(tmp_path):
+    out = tmp_path / "sweep"
+    done = _script("rates.py", "recipe=gaussfit_shifted", "rates.n=[32,64,128]", "rates.seeds=2",
+                   f"rates.out_dir={out}", *FAST, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "rates.json").read_text())
+    assert {r["metric"] for r in report["rates"]} == {"tv", "w1"} and report["missing_runs"] == {}
+    tv = next(r for r in report["rates"] if r["metric"] == "tv")
+    assert tv["n"] == [32, 64, 128] and all(v is not None for v in tv["mean"])
+    assert tv["fit"] is not None and tv["fit"]["slope"] < 0      # three resolved points: a slope is fitted
+    runs = sorted((out / "runs").glob("*/config.yaml"))
+    assert len(runs) == 6
+    cfg = yaml.safe_load(runs[0].read_text())
+    # the plugin's section and truth parameter are config keys like any other; no built-in family's section
+    assert cfg["estimator"] == "gaussfit" and cfg["gaussfit"] == {"shrinkage": 0.0}
+    assert cfg["truth"]["name"] == "shifted_gaussian" and cfg["truth"]["shift"] == 2.0
+    assert not {"kde", "diffusion", "gan", "icl"} & set(cfg)
+
+
+def test_a_plugins_keys_are_checked_like_genlabs_own(tmp_path):
+    bad = _script("train.py", "recipe=gaussfit_shifted", "gaussfit.shrinkage=2", f"out_dir={tmp_path / 'a'}", *FAST,
+                  cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: gaussfit.shrinkage must be in [0, 1], got 2.0"
+    typo = _script("train.py", "recipe=gaussfit_shifted", "truth.shfit=1", f"out_dir={tmp_path / 'b'}", *FAST,
+                   cwd=tmp_path)
+    assert typo.returncode == 2 and len(typo.stderr.strip().splitlines()) == 1 and "truth.shfit" in typo.stderr
+    one = _script("train.py", "recipe=gaussfit_shifted", "n=1", f"out_dir={tmp_path / 'c'}", *FAST, cwd=tmp_path)
+    assert one.returncode == 2 and "n must be at least 2 for estimator 'gaussfit' (a covariance needs two points)" \
+        in one.stderr
+    unknown = _script("train.py", "recipe=gaussfit_shifted", "estimator=vae", f"out_dir={tmp_path / 'd'}", *FAST,
+                      cwd=tmp_path)
+    assert "estimator must be one of empirical, kde, diffusion, gan, icl, gaussfit; got 'vae'" in unknown.stderr
+
+
+def test_a_plugin_that_cannot_be_imported_is_one_line(tmp_path):
+    env = {**_env(), "GENLAB_PLUGINS": "no_such_plugin"}
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "recipe=kde_gmm", *FAST,
+                           f"out_dir={tmp_path / 'run'}"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: genlab plugin 'no_such_plugin' (GENLAB_PLUGINS or entry point genlab.plugins) cannot be imported: "
+        "No module named 'no_such_plugin'"]
+
+
+def test_the_readme_shows_the_plugin_as_it_is():
+    """The README's two blocks (the family, the truth) are the plugin's own lines, so neither can drift."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Extending genlab"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    source = (PLUGIN_DIR / "gausslab.py").read_text()
+    for block in blocks:
+        assert block in source, block[:80]
