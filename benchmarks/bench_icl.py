@@ -34,7 +34,7 @@ from genlab.icl.run import make_sampler
 from genlab.icl.train import ICLLoss
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
-from genlab.training import TrainConfig, lr_at
+from genlab.training import lr_at, make_adam
 
 GOAL_KS = (2, 5, 10)
 GOAL_RATIO = 1.1
@@ -93,8 +93,6 @@ def goal(args) -> None:
     seed = args.seed
     # the optimiser and schedule of genlab.training.train (what train_icl runs); this loop is its
     # own so that it can evaluate while training and stop at the goal
-    schedule = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps, lr_schedule=cfg.lr_schedule,
-                           min_lr_ratio=cfg.min_lr_ratio)
     sampler = make_sampler(cfg, seed)
     xs, ys, ws = sampler.sample(args.eval_prompts, make_generator(derive_seed(seed, "icl_eval")))
     f = sampler.clean(xs, ws).double()
@@ -105,7 +103,7 @@ def goal(args) -> None:
     model = make_model("transformer", cfg.d, cfg.k, width=cfg.width, depth=cfg.depth, heads=cfg.heads,
                        generator=make_generator(derive_seed(seed, "icl_init")))
     params = [p for p in model.parameters()]
-    opt = torch.optim.Adam(params, lr=cfg.lr, betas=(schedule.beta1, schedule.beta2), weight_decay=cfg.weight_decay)
+    opt = make_adam(params, cfg)
     loss_fn = ICLLoss(sampler, "all", cfg.loss_weighting)
     g = make_generator(derive_seed(seed, "icl_data"))
     print(f"{cfg}\n{_load()}", flush=True)
@@ -122,7 +120,7 @@ def goal(args) -> None:
     for step in range(cfg.steps):
         ts = time.perf_counter()
         for group in opt.param_groups:
-            group["lr"] = lr_at(schedule, step)
+            group["lr"] = lr_at(cfg, step)
         bx, by, _ = sampler.sample(cfg.batch_size, g)
         loss = loss_fn(model(bx, by), by)
         opt.zero_grad(set_to_none=True)

@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from genlab.training import (CHECKPOINT_NAME, TrainConfig, TrainingDiverged, ema_update, load_checkpoint,
+from genlab.training import (CHECKPOINT_NAME, OptimConfig, TrainingDiverged, ema_update, load_checkpoint,
                              lr_at, train)
 
 
@@ -31,7 +31,7 @@ def test_ema_formula():
 
 
 def test_lr_schedule():
-    cfg = TrainConfig(steps=100, lr=1.0, warmup_steps=10, lr_schedule="cosine")
+    cfg = OptimConfig(steps=100, lr=1.0, warmup_steps=10, lr_schedule="cosine")
     assert lr_at(cfg, 0) == pytest.approx(0.1) and lr_at(cfg, 9) == pytest.approx(1.0)
     assert lr_at(cfg, 10) == pytest.approx(1.0)
     assert lr_at(cfg, 55) == pytest.approx(0.5)                     # halfway through the cosine
@@ -40,7 +40,7 @@ def test_lr_schedule():
 
 def test_trains_and_ema_tracks():
     model, step_fn, g = _problem()
-    res = train(model, step_fn, TrainConfig(steps=300, lr=1e-2, ema_decay=0.9))
+    res = train(model, step_fn, OptimConfig(steps=300, lr=1e-2, ema_decay=0.9))
     assert res.losses.shape == (300,) and res.losses[-20:].mean() < 0.2 * res.losses[:20].mean()
     assert res.steps_per_s > 0
 
@@ -51,7 +51,7 @@ def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
     def bad(m, step):
         loss = step_fn(m, step)
         return loss * float("nan") if step == 7 else loss
-    cfg = TrainConfig(steps=20, lr=1e-2, checkpoint_every=5)
+    cfg = OptimConfig(steps=20, lr=1e-2, checkpoint_every=5)
     with pytest.raises(TrainingDiverged, match=r"^non-finite loss at step 7; the last good checkpoint is kept at ") as e:
         train(model, bad, cfg, generators={"data": g}, checkpoint_dir=str(tmp_path))
     assert "\n" not in str(e.value)
@@ -61,7 +61,7 @@ def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
 
 
 def test_resume_is_bit_identical(tmp_path):
-    cfg = TrainConfig(steps=40, lr=1e-2, warmup_steps=5, checkpoint_every=10)
+    cfg = OptimConfig(steps=40, lr=1e-2, warmup_steps=5, checkpoint_every=10)
     model, step_fn, g = _problem()
     full = train(model, step_fn, cfg, generators={"data": g})
 
@@ -85,9 +85,9 @@ def test_resume_is_bit_identical(tmp_path):
 
 def test_resume_refuses_other_config(tmp_path):
     model, step_fn, g = _problem()
-    train(model, step_fn, TrainConfig(steps=5, lr=1e-2), generators={"data": g}, checkpoint_dir=str(tmp_path))
-    with pytest.raises(ValueError, match=r"^checkpoint .* another config; differing keys: ema_decay, lr$"):
-        train(model, step_fn, TrainConfig(steps=5, lr=1e-3, ema_decay=0.5), generators={"data": g},
+    train(model, step_fn, OptimConfig(steps=5, lr=1e-2), generators={"data": g}, checkpoint_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"^checkpoint .* other settings; differing keys: ema_decay, lr$"):
+        train(model, step_fn, OptimConfig(steps=5, lr=1e-3, ema_decay=0.5), generators={"data": g},
               checkpoint_dir=str(tmp_path))
 
 
@@ -101,7 +101,7 @@ def test_truncated_checkpoint(tmp_path):
 
 def test_bad_config():
     with pytest.raises(ValueError, match="^ema_decay must be in"):
-        TrainConfig(ema_decay=1.0).validate()
+        OptimConfig(ema_decay=1.0).validate()
     with pytest.raises(ValueError, match="^lr_schedule must be one of"):
-        TrainConfig(lr_schedule="step").validate()
-    assert math.isfinite(TrainConfig().lr)
+        OptimConfig(lr_schedule="step").validate()
+    assert math.isfinite(OptimConfig().lr)

@@ -22,6 +22,7 @@ __all__ = [
     "check_points",
     "error_line",
     "is_number",
+    "in_section",
 ]
 
 
@@ -118,3 +119,12 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def in_section(section: str, check):
+    """``check()``, its ValueError's message prefixed by ``section.``, so it names the key as a recipe or
+    the command line spells it (``gan.lr must be > 0``)."""
+    try:
+        return check()
+    except ValueError as exc:
+        raise ValueError(f"{section}.{exc}") from None

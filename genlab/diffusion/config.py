@@ -4,14 +4,8 @@ Defaults are those of the main job ``diffusion_gmm`` (2-D anisotropic mixture,
 n = 10,000): an EDM-preconditioned x0-predicting MLP on the VP Ornstein-
 Uhlenbeck process, its input scaled to standard deviation 4 (``input_scale``,
 see parametrisation.py), trained with the ELBO weighting (log-SNR-uniform
-times, eps-scale loss).  TV of the ODE density on that job (2026-11-22): at
-3000 steps (m = 4000) 0.188 at the EDM input scale 1, 0.117 at 4, 0.183 at 8;
-lr 5e-3 instead of 2e-3 helped at 3000 steps (0.098 at scale 4) but not at the
-default 6000 (0.066 against 0.059); the EDM time law and weighting gave 0.191
-at scale 1.  Width 128 (3.7x fewer FLOPs than 256) gave TV 0.066 [0.064, 0.069]
-against 0.059 [0.057, 0.062] at width 256, still below the KDE's 0.070, in
-half the time; it is the default so that the rate sweep (18 fits) runs in
-minutes (issue 7).  ``validate`` turns a bad value into a one-line ValueError.
+times, eps-scale loss), width 128 (benchmarks/README.md, "Tuning logs", says
+what was tried).  ``validate`` turns a bad value into a one-line ValueError.
 
 Early stopping (issue 14): the model's density is its law at t0, ``t0`` or, on
 a schedule, ``t0_c n^(-t0_a)`` (``t0_at(n)``; ``make_process(n)``).  A run
@@ -32,8 +26,9 @@ from genlab.diffusion.loss import TIME_SAMPLING, WEIGHTINGS
 from genlab.diffusion.parametrisation import check_target
 from genlab.diffusion.processes import PROCESSES, Process, make_process
 from genlab.diffusion.samplers import GRIDS, SAMPLERS
+from genlab.core.validation import check_in, check_positive, check_positive_int, in_section
 from genlab.nn.mlp import ACTIVATIONS
-from genlab.core.validation import check_in, check_positive, check_positive_int
+from genlab.training.optim import OptimConfig
 
 __all__ = ["DiffusionConfig", "SCORES"]
 
@@ -42,8 +37,14 @@ SCORES = ("learned", "oracle", "empirical_optimal", "kde")
 
 
 @dataclass
-class DiffusionConfig:
-    """Every setting of ``fit_diffusion``; see the module docstrings named beside each group."""
+class DiffusionConfig(OptimConfig):
+    """Every setting of ``fit_diffusion``; see the module docstrings named beside each group.
+
+    The optimiser, schedule, EMA and checkpoint keys (``steps``, ``lr``, ``beta1``, ``beta2``,
+    ``weight_decay``, ``warmup_steps``, ``lr_schedule``, ``min_lr_ratio``, ``ema_decay``,
+    ``grad_clip``, ``checkpoint_every``) are `genlab.training.OptimConfig`'s; the EMA network is
+    the one sampled and scored.
+    """
 
     # forward process (processes.py); beta_* apply to vp_linear, sigma_* to ve
     #: the forward process: vp_ou (dx = -x dt + sqrt(2) dW; Chen et al. 2023, Oko et al. 2023), vp_linear
@@ -105,25 +106,13 @@ class DiffusionConfig:
     #: loss weight w(t) on the eps-scale error: eps (w = 1, Ho et al. 2020) or edm (w = 1 + sigma~^2 /
     #: sigma_data^2, Karras et al. 2022's lambda)
     weighting: str = "eps"
-    # optimisation (training.py)
-    #: peak learning rate of (fused) Adam, betas (0.9, 0.999)
+    # optimisation: the keys of genlab.training.OptimConfig, with this family's defaults
+    steps: int = 6000
     lr: float = 2e-3
-    #: steps of linear learning-rate warmup from lr / warmup_steps to lr
     warmup_steps: int = 200
-    #: after warmup: constant, or cosine decay to 0 at the last step (Loshchilov & Hutter 2017)
-    lr_schedule: str = "cosine"
+    grad_clip: Optional[float] = 1.0
     #: minibatch size, drawn from the n points with replacement (min(batch_size, n))
     batch_size: int = 1024
-    #: optimiser steps
-    steps: int = 6000
-    #: beta of the weight EMA ema <- beta ema + (1 - beta) theta; the EMA network is the one sampled and
-    #: scored (0: the last weights)
-    ema_decay: float = 0.999
-    #: clip the gradient's global norm to this (null: no clipping)
-    grad_clip: Optional[float] = 1.0
-    #: write <run>/checkpoints/last.pt every this many steps and at the end, for resume=true (0: no
-    #: checkpoint at all)
-    checkpoint_every: int = 0
     # sampling (samplers.py)
     #: sde_euler (reverse SDE, Euler-Maruyama), ode_euler, ode_heun (Karras et al. 2022, Alg. 1),
     #: ode_adaptive (RK45), or diffusers' ddpm, ddim, dpm_solver, euler_discrete
@@ -169,13 +158,19 @@ class DiffusionConfig:
     t0_offset_m: int = 0
 
     def validate(self) -> "DiffusionConfig":
+        """Return self, or raise a one-line ValueError naming the key as the recipes spell it
+        (``diffusion.lr``)."""
+        return in_section("diffusion", self._check)
+
+    def _check(self) -> "DiffusionConfig":
+        self.validate_optim()
         self._check_t0_schedule()
         self.make_process(n=None if self.t0_c is None else 1)
         check_target(self.target)
         check_in("score", self.score, SCORES)
         if not self.score_bandwidth >= 0:
             raise ValueError(f"score_bandwidth must be >= 0, got {self.score_bandwidth}")
-        for name in ("width", "time_embed_dim", "batch_size", "steps", "sampler_steps",
+        for name in ("width", "time_embed_dim", "batch_size", "sampler_steps",
                      "likelihood_steps", "n_probes", "score_error_m", "t0_inner"):
             check_positive_int(name, getattr(self, name))
         if int(self.depth) < 0:
@@ -188,7 +183,6 @@ class DiffusionConfig:
         check_in("likelihood_method", self.likelihood_method, METHODS)
         check_in("likelihood_dtype", self.likelihood_dtype, ("float32", "float64"))
         check_in("trace", self.trace, TRACES)
-        check_positive("lr", self.lr)
         check_positive("input_scale", self.input_scale)
         for t in self.score_error_times:
             check_positive("score_error_times", t)

@@ -34,11 +34,11 @@ from genlab.diffusion.sampler_law import LAW_SAMPLERS, ode_sampler_with_log_prob
 from genlab.diffusion.samplers import make_sampler, time_grid
 from genlab.nn.mlp import TimeMLP
 from genlab.core.seeding import derive_seed, make_generator
-from genlab.training import TrainConfig, train
+from genlab.training import train
 from genlab.core.validation import check_in, check_points, check_positive_int
 
 __all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_model",
-           "train_batch_size", "train_config", "train_stats"]
+           "train_batch_size", "train_stats"]
 
 
 class DiffusionModel:
@@ -213,8 +213,8 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
         return dsm_loss(m, z[idx], g, time_sampling=cfg.time_sampling, weighting=cfg.weighting)
 
     t_start = time.perf_counter()
-    res = train(model, step_fn, train_config(cfg), generators={"train": g}, checkpoint_dir=checkpoint_dir,
-                progress=progress, desc="diffusion")
+    res = train(model, step_fn, cfg, generators={"train": g}, checkpoint_dir=checkpoint_dir,
+                progress=progress, desc="diffusion", fused=True)
     return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema,
                           train_stats=train_stats(res.losses, res.steps_per_s, t_start))
 
@@ -242,13 +242,6 @@ def score_model(cfg: DiffusionConfig, process, net, x: torch.Tensor) -> ScoreMod
 def train_batch_size(cfg: DiffusionConfig, n: int) -> int:
     """The minibatch: ``cfg.batch_size``, or all n points' worth when n is smaller (drawn with replacement)."""
     return min(cfg.batch_size, n)
-
-
-def train_config(cfg: DiffusionConfig) -> TrainConfig:
-    """The optimiser, schedule and EMA settings of ``cfg`` for ``genlab.training.train`` (fused Adam)."""
-    return TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
-                       lr_schedule=cfg.lr_schedule, ema_decay=cfg.ema_decay,
-                       grad_clip=cfg.grad_clip, checkpoint_every=cfg.checkpoint_every, fused=True)
 
 
 def train_stats(losses: torch.Tensor, steps_per_s: float, t_start: float) -> dict:

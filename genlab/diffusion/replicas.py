@@ -27,7 +27,7 @@ import torch
 from genlab.core.device import available_memory_bytes, resolve_device
 from genlab.diffusion.config import DiffusionConfig
 from genlab.diffusion.estimator import (DiffusionModel, score_model, score_network, standardisation,
-                                        train_batch_size, train_config, train_stats)
+                                        train_batch_size, train_stats)
 from genlab.diffusion.loss import draw_dsm_noise, dsm_loss_per_sample, times_from_uniform
 from genlab.nn.mlp import TimeMLP
 from genlab.nn.replicas import replica, stack_replicas
@@ -125,8 +125,8 @@ def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor
         return per_sample.mean(-1)                                                       # (R,)
 
     t_start = time.perf_counter()
-    res = train(model, step_fn, train_config(cfg), generators={f"train{r}": g for r, g in enumerate(gens)},
-                progress=progress, desc=f"diffusion x{R}", replicas=R)
+    res = train(model, step_fn, cfg, generators={f"train{r}": g for r, g in enumerate(gens)},
+                progress=progress, desc=f"diffusion x{R}", replicas=R, fused=True)
     models = []
     for r, (x, (shift, scale), s) in enumerate(zip(xs, coords, seeds)):
         single = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,

@@ -5,12 +5,7 @@ generator (ReLU) and discriminator (leaky ReLU) of width 128 and three hidden
 layers, a 2-D Gaussian latent, the hinge loss with PacGAN packing of two
 samples, Adam (lr 2e-3, beta1 = 0.5) with a cosine decay to 0 over 8000
 generator steps of batch 128, and an EMA (0.99) of the generator's weights.
-Tuning on the ring (2026-11-22, n = 10^4, 8000 steps, batch 128, lr 2e-3,
-seed 0; high-quality fraction / reverse KL on 2500 samples) in a prototype of
-this loop (ReLU discriminator, raw coordinates): hinge with pack 2 0.93 / 0.002,
-non-saturating with pack 4 0.93 / 0.019, non-saturating with pack 2 0.94 / 0.27
-(unbalanced modes), hinge with pack 4 0.86 / 0.07; this loop with the defaults:
-0.92 / 0.002.  ``gan_grid`` overrides
+benchmarks/README.md ("Tuning logs") says what was tried.  ``gan_grid`` overrides
 some of these (see its recipe).  ``validate`` turns a bad value into a
 one-line ValueError naming the key.
 """
@@ -22,14 +17,20 @@ from typing import Optional
 
 from genlab.gan.losses import LOSSES
 from genlab.gan.networks import ACTIVATIONS
-from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int, in_section
+from genlab.training.optim import OptimConfig
 
 __all__ = ["GANConfig"]
 
 
 @dataclass
-class GANConfig:
-    """Every setting of ``fit_gan``; see the module docstrings named beside each group."""
+class GANConfig(OptimConfig):
+    """Every setting of ``fit_gan``; see the module docstrings named beside each group.
+
+    The optimiser, schedule, EMA and checkpoint keys are `genlab.training.OptimConfig`'s, applied to
+    both networks (``d_lr`` sets the discriminator's own peak rate; ``grad_clip`` clips each network's
+    gradient norm).
+    """
 
     # networks (networks.py)
     #: k: the generator's latent z ~ N(0, I_k)
@@ -69,31 +70,19 @@ class GANConfig:
     r1_every: int = 1
     #: discriminator (critic) steps per generator step (WGAN-GP uses 5)
     critic_steps: int = 1
-    # optimisation (training.py)
-    #: peak Adam learning rate of the generator (and of the discriminator unless d_lr is set)
+    # optimisation: the keys of genlab.training.OptimConfig, with this family's defaults (steps are generator
+    # steps; lr is the generator's, and the discriminator's unless d_lr is set; the EMA is the generator's)
+    steps: int = 8000
     lr: float = 2e-3
+    beta1: float = 0.5
+    warmup_steps: int = 0
+    ema_decay: float = 0.99
+    checkpoint_every: int = 1000
     #: discriminator learning rate; null: the same as lr
     d_lr: Optional[float] = None
-    #: Adam's beta1 for both networks, in [0, 1) (0.5 as in DCGAN, Radford et al. 2016)
-    beta1: float = 0.5
-    #: Adam's beta2 for both networks, in [0, 1)
-    beta2: float = 0.999
     #: packed samples per minibatch: each discriminator and generator step draws batch_size x pack
     #: points (real ones from the n with replacement)
     batch_size: int = 128
-    #: generator steps
-    steps: int = 8000
-    #: generator steps of linear warmup of both learning rates
-    warmup_steps: int = 0
-    #: after warmup: constant, or cosine decay to lr x min_lr_ratio at the last step
-    lr_schedule: str = "cosine"
-    #: where the cosine schedule ends, as a fraction of the peak rate, in [0, 1]
-    min_lr_ratio: float = 0.0
-    #: EMA of the generator's weights (0: sample from the last weights)
-    ema_decay: float = 0.99
-    #: write <run>/checkpoints/last.pt every this many generator steps; the end of training always
-    #: writes one (0: only then)
-    checkpoint_every: int = 1000
     #: a discriminator whose mean |output| exceeds this has run away: the run stops
     max_critic: float = 1.0e4
     # training curve (monitor.py): W1 and mode statistics every monitor_every steps on monitor_m samples
@@ -105,35 +94,23 @@ class GANConfig:
 
     def validate(self) -> "GANConfig":
         """Return self, or raise a one-line ValueError naming the key as the recipes spell it (``gan.lr``)."""
-        try:
-            return self._check()
-        except ValueError as exc:
-            raise ValueError(f"gan.{exc}") from None
+        return in_section("gan", self._check)
 
     def _check(self) -> "GANConfig":
-        for name in ("latent_dim", "g_width", "d_width", "pack", "critic_steps", "batch_size", "steps",
-                     "monitor_m", "r1_every"):
+        self.validate_optim()
+        for name in ("latent_dim", "g_width", "d_width", "pack", "critic_steps", "batch_size", "monitor_m",
+                     "r1_every"):
             check_positive_int(name, getattr(self, name))
-        for name in ("g_depth", "d_depth", "warmup_steps", "checkpoint_every", "monitor_every"):
+        for name in ("g_depth", "d_depth", "monitor_every"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
         check_in("loss", self.loss, sorted(LOSSES))
         check_in("activation", self.activation, sorted(ACTIVATIONS))
         check_in("d_activation", self.d_activation, sorted(ACTIVATIONS))
-        check_in("lr_schedule", self.lr_schedule, ("constant", "cosine"))
-        check_positive("lr", self.lr)
         if self.d_lr is not None:
             check_positive("d_lr", self.d_lr)
         check_nonnegative("gp_lambda", self.gp_lambda)
         check_nonnegative("r1_gamma", self.r1_gamma)
         check_positive("max_critic", self.max_critic)
         check_positive("input_scale", self.input_scale)
-        for name in ("beta1", "beta2"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {v!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
         return self

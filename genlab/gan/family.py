@@ -13,7 +13,7 @@ def fit(cfg, truth, x_train, *, m, sample_generator, seed, device, run_dir=None,
     """The GAN of ``cfg.gan``, trained on the n points; its mode metrics go to ``extras``."""
     from genlab.gan.run import fit_gan_run
 
-    ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None else None
+    ckpt = str(run_dir / CHECKPOINT_DIR) if run_dir is not None and cfg.gan.checkpoint_every else None
     samples, extras = fit_gan_run(cfg.gan, truth, x_train, m=m, sample_generator=sample_generator, seed=seed,
                                   eval_seed=cfg.eval.seed, device=device, checkpoint_dir=ckpt,
                                   run_dir=run_dir, progress=progress)

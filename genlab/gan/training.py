@@ -22,11 +22,14 @@ measures anything the generator can follow), raises `TrainingDiverged` before
 the step is applied.  Checkpoints are written only from finite weights, so the
 last checkpoint on disk is the last good state.
 
-Checkpoint (``load_checkpoint(path, fmt=GAN_CHECKPOINT_FORMAT)``): ``step``,
-``generator``, ``discriminator``, ``ema`` (state dicts), ``opt_g``, ``opt_d``,
-``losses`` (float64, (step, 2): discriminator and generator loss),
-``history`` (monitor name -> float64 (k,), with ``step``), ``rng`` and
-``config`` (the `GANConfig` as a dict).
+Checkpoints are the shared `genlab.training.Checkpointer`'s (``load_checkpoint(path,
+fmt=GAN_CHECKPOINT_FORMAT)``): ``step``, ``generator``, ``discriminator``, ``ema``
+(state dicts), ``opt_g``, ``opt_d``, ``losses`` (float64, (step, 2): discriminator
+and generator loss), ``history`` (monitor name -> float64 (k,), with ``step``),
+``rng`` (``torch``, ``gen/train``) and ``config`` (the `GANConfig` as a dict); a
+checkpoint resumes only under the same settings, every key compared.  The
+optimiser settings are `genlab.training.OptimConfig`'s, for both networks
+(``d_lr`` the discriminator's own peak rate, ``grad_clip`` each network's norm).
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -45,14 +47,12 @@ from tqdm.auto import tqdm
 from genlab.gan.config import GANConfig
 from genlab.gan.losses import LOSSES, gradient_penalty, r1_penalty, uses_gradient_penalty
 from genlab.gan.networks import Discriminator, Generator, pack_samples
-from genlab.training import (CHECKPOINT_NAME, TrainConfig, TrainingDiverged, ema_update, load_checkpoint,
-                             lr_at, save_checkpoint)
+from genlab.training import Checkpointer, TrainingDiverged, ema_update, lr_at, make_adam
 
 __all__ = ["GANTrainResult", "train_gan", "GAN_CHECKPOINT_FORMAT"]
 
-GAN_CHECKPOINT_FORMAT = "genlab-gan-v1"
-#: settings that may change between a run and its resumption
-_RESUME_FREE = ("steps", "checkpoint_every")
+#: v2: the shared Checkpointer's layout (the generator's state under rng/gen/train, every setting compared)
+GAN_CHECKPOINT_FORMAT = "genlab-gan-v2"
 
 
 @dataclass
@@ -67,11 +67,6 @@ class GANTrainResult:
     step: int = 0
     resumed_from: int = 0
     steps_per_s: float = math.nan
-
-
-def _schedule(cfg: GANConfig, lr: float) -> TrainConfig:
-    return TrainConfig(steps=cfg.steps, lr=lr, warmup_steps=cfg.warmup_steps, lr_schedule=cfg.lr_schedule,
-                       min_lr_ratio=cfg.min_lr_ratio).validate()
 
 
 def _all_finite(*modules) -> bool:
@@ -111,64 +106,34 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
     d_loss_fn, g_loss_fn = LOSSES[cfg.loss]
     gp = uses_gradient_penalty(cfg.loss)
     n, pack, batch = x.shape[0], D.pack, cfg.batch_size
-    sched_g, sched_d = _schedule(cfg, cfg.lr), _schedule(cfg, cfg.d_lr if cfg.d_lr is not None else cfg.lr)
-    betas = (cfg.beta1, cfg.beta2)
-    opt_g = torch.optim.Adam(G.parameters(), lr=sched_g.lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=sched_d.lr, betas=betas)
+    lr_g, lr_d = cfg.lr, cfg.d_lr if cfg.d_lr is not None else cfg.lr
+    opt_g, opt_d = make_adam(G.parameters(), cfg, lr=lr_g), make_adam(D.parameters(), cfg, lr=lr_d)
     ema = copy.deepcopy(G).requires_grad_(False)
+    ckpt = Checkpointer(checkpoint_dir, GAN_CHECKPOINT_FORMAT, dataclasses.asdict(cfg), every=cfg.checkpoint_every, total=cfg.steps,
+                        modules={"generator": G, "discriminator": D, "ema": ema},
+                        optimizers={"opt_g": opt_g, "opt_d": opt_d}, generators={"train": g})
     # the (L_D, L_G) record is filled in place: one small tensor per step would fragment the heap
     # (as in genlab.training)
     start, history = 0, {}
     record = torch.full((cfg.steps, 2), math.nan, dtype=torch.float64)
-    path = os.path.join(checkpoint_dir, CHECKPOINT_NAME) if checkpoint_dir else None
-
-    if path and resume and os.path.exists(path):
-        ck = load_checkpoint(path, fmt=GAN_CHECKPOINT_FORMAT)
-        now = dataclasses.asdict(cfg)
-        diff = sorted(k for k in set(ck["config"]) | set(now)
-                      if k not in _RESUME_FREE and ck["config"].get(k) != now.get(k))
-        if diff:
-            raise ValueError(f"checkpoint {path} was written under other GAN settings; differing keys: "
-                             + ", ".join(diff))
-        G.load_state_dict(ck["generator"])
-        D.load_state_dict(ck["discriminator"])
-        ema.load_state_dict(ck["ema"])
-        opt_g.load_state_dict(ck["opt_g"])
-        opt_d.load_state_dict(ck["opt_d"])
-        torch.set_rng_state(ck["rng"]["torch"])
-        g.set_state(ck["rng"]["train"])
+    ck = ckpt.resume() if resume else None
+    if ck is not None:
         start = int(ck["step"])
         record[:start] = ck["losses"][:start]
         history = {k: v.tolist() for k, v in ck["history"].items()}
 
-    def record_tensor(until: int) -> torch.Tensor:
-        """(L_D, L_G) of steps [0, until), float64 (until, 2)."""
-        return record[:until].clone()
-
-    def history_tensors() -> dict:
-        return {k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()}
-
     def snapshot(step: int) -> None:
-        if path is None:
-            return
-        if not _all_finite(G, D, ema):
-            raise TrainingDiverged(f"GAN training diverged: non-finite weights at step {step}; {kept()}", step=step)
-        save_checkpoint(path, {
-            "format": GAN_CHECKPOINT_FORMAT, "step": step,
-            "generator": G.state_dict(), "discriminator": D.state_dict(), "ema": ema.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "losses": record_tensor(step), "history": history_tensors(),
-            "rng": {"torch": torch.get_rng_state(), "train": g.get_state()},
-            "config": dataclasses.asdict(cfg),
-        })
+        if ckpt.path is not None and not _all_finite(G, D, ema):
+            raise TrainingDiverged(f"GAN training diverged: non-finite weights at step {step}; {ckpt.kept()}",
+                                   step=step)
+        ckpt.save(step, losses=record[:step].clone(),
+                  history={k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()})
 
-    def kept() -> str:
-        return (f"the last good checkpoint is kept at {path}" if path and os.path.exists(path)
-                else "no checkpoint was written")
+    max_norm = cfg.grad_clip if cfg.grad_clip is not None else math.inf
 
     def check(what: str, value: torch.Tensor, step: int) -> None:
         if not bool(torch.isfinite(value).all()):
-            raise TrainingDiverged(f"GAN training diverged: non-finite {what} at step {step}; {kept()}",
+            raise TrainingDiverged(f"GAN training diverged: non-finite {what} at step {step}; {ckpt.kept()}",
                                    step=step)
 
     def observe(step: int) -> None:
@@ -196,9 +161,9 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
     if start == 0:
         observe(0)
     for step in bar:
-        for opt, sched in ((opt_g, sched_g), (opt_d, sched_d)):
+        for opt, peak in ((opt_g, lr_g), (opt_d, lr_d)):
             for group in opt.param_groups:
-                group["lr"] = lr_at(sched, step)
+                group["lr"] = lr_at(cfg, step, lr=peak)
         for j in range(cfg.critic_steps):
             x_real = real_batch()
             with torch.no_grad():
@@ -214,16 +179,16 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
             if scale > cfg.max_critic:
                 raise TrainingDiverged(
                     f"GAN training diverged: the discriminator ran away at step {step}: mean |D| = {scale:.3g} > "
-                    f"gan.max_critic = {cfg.max_critic:g}; {kept()}", step=step)
+                    f"gan.max_critic = {cfg.max_critic:g}; {ckpt.kept()}", step=step)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
-            check("discriminator gradient", torch.nn.utils.clip_grad_norm_(D.parameters(), math.inf), step)
+            check("discriminator gradient", torch.nn.utils.clip_grad_norm_(D.parameters(), max_norm), step)
             opt_d.step()
         loss_g = g_loss_fn(D(fake_batch()))
         check("generator loss", loss_g.detach(), step)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
-        check("generator gradient", torch.nn.utils.clip_grad_norm_(G.parameters(), math.inf), step)
+        check("generator gradient", torch.nn.utils.clip_grad_norm_(G.parameters(), max_norm), step)
         opt_g.step()
         ema_update(ema, G, cfg.ema_decay)
         record[step, 0], record[step, 1] = loss_d.detach(), loss_g.detach()
@@ -233,12 +198,12 @@ def train_gan(G: Generator, D: Discriminator, x: torch.Tensor, cfg: GANConfig, *
             observe(done)
             if progress:
                 bar.set_postfix({k: f"{v[-1]:.3g}" for k, v in history.items() if k != "step"})
-        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+        if ckpt.due(done):
             snapshot(done)
     bar.close()
     elapsed = time.perf_counter() - t0
     snapshot(cfg.steps)
-    return GANTrainResult(generator=G, discriminator=D, ema=ema, losses=record_tensor(cfg.steps),
+    return GANTrainResult(generator=G, discriminator=D, ema=ema, losses=record[:cfg.steps].clone(),
                           history={k: torch.tensor(v, dtype=torch.float64) for k, v in history.items()},
                           step=cfg.steps, resumed_from=start,
                           steps_per_s=n_run / elapsed if elapsed > 0 else math.nan)

@@ -15,15 +15,19 @@ from typing import Optional
 
 from genlab.icl.models import MODELS
 from genlab.icl.prompts import COVARIANCES, FAMILIES
-from genlab.icl.train import LOSS_POSITIONS, LOSS_WEIGHTINGS, LR_SCHEDULES
-from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int, in_section
+from genlab.icl.train import LOSS_POSITIONS, LOSS_WEIGHTINGS
+from genlab.training.optim import OptimConfig
 
 __all__ = ["ICLConfig"]
 
 
 @dataclass
-class ICLConfig:
-    """Every setting of `genlab.icl.run.run_icl`; the module named beside each group documents it."""
+class ICLConfig(OptimConfig):
+    """Every setting of `genlab.icl.run.run_icl`; the module named beside each group documents it.
+
+    The optimiser, schedule, EMA and checkpoint keys are `genlab.training.OptimConfig`'s.
+    """
 
     # prompts (prompts.py)
     #: the task family: linear (y = w . x), noisy_linear (+ sqrt(sigma2) eps), sparse_linear, or relu (a
@@ -57,26 +61,17 @@ class ICLConfig:
     depth: int = 6
     #: the transformer's attention heads (lsa ignores it)
     heads: int = 2
-    # optimisation (train.py); loss_positions None = "last" for lsa, "all" for transformer
-    #: peak Adam learning rate
+    # optimisation: the keys of genlab.training.OptimConfig, with this family's defaults (no weight
+    # averaging: with ema_decay 0 the last weights are evaluated); loss_positions None = "last" for lsa,
+    # "all" for transformer
+    steps: int = 15000
     lr: float = 2e-3
-    #: steps of linear learning-rate warmup
     warmup_steps: int = 200
-    #: after warmup: constant, or cosine decay to lr x min_lr_ratio at the last step
-    lr_schedule: str = "cosine"
-    #: where the cosine schedule ends, as a fraction of the peak rate, in [0, 1]
     min_lr_ratio: float = 0.02
+    ema_decay: float = 0.0
+    grad_clip: Optional[float] = 1.0
     #: fresh prompts per training step
     batch_size: int = 128
-    #: training steps (no weight averaging: the last weights are evaluated)
-    steps: int = 15000
-    #: clip the gradient's global norm to this (null: no clipping)
-    grad_clip: Optional[float] = 1.0
-    #: write <run>/checkpoints/last.pt every this many steps and at the end of training (0: no
-    #: checkpoint at all)
-    checkpoint_every: int = 0
-    #: Adam's weight decay (an L2 term in the gradient, torch.optim.Adam)
-    weight_decay: float = 0.0
     #: all (squared error over every prefix, Garg et al. 2022) or last (the query after k examples only,
     #: Zhang, Frei & Bartlett 2024); null: last for lsa, all for transformer
     loss_positions: Optional[str] = None
@@ -98,34 +93,29 @@ class ICLConfig:
     bayes_mc: int = 50000
 
     def validate(self) -> "ICLConfig":
+        """Return self, or raise a one-line ValueError naming the key as the recipes spell it (``icl.d``)."""
+        return in_section("icl", self._check)
+
+    def _check(self) -> "ICLConfig":
+        self.validate_optim()
         check_in("family", self.family, FAMILIES)
         check_in("covariance", self.covariance, COVARIANCES)
         check_in("model", self.model, MODELS)
-        check_in("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_in("loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
         if self.loss_positions is not None:
             check_in("loss_positions", self.loss_positions, LOSS_POSITIONS)
-        for name in ("d", "k", "relu_width", "width", "depth", "heads", "batch_size", "steps",
-                     "n_boot", "knn_neighbors", "bayes_mc"):
+        for name in ("d", "k", "relu_width", "width", "depth", "heads", "batch_size", "n_boot", "knn_neighbors",
+                     "bayes_mc"):
             check_positive_int(name, getattr(self, name))
         check_nonnegative("sigma2", self.sigma2)
         check_positive("tau2", self.tau2)
-        check_positive("lr", self.lr)
         check_nonnegative("lasso_alpha", self.lasso_alpha)
-        check_nonnegative("weight_decay", self.weight_decay)
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
-        check_nonnegative("checkpoint_every", self.checkpoint_every)
         if isinstance(self.n_tasks, bool) or int(self.n_tasks) != self.n_tasks or self.n_tasks < 0:
             raise ValueError(f"n_tasks must be an integer >= 0 (0 = infinite), got {self.n_tasks!r}")
-        if int(self.warmup_steps) != self.warmup_steps or self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be an integer >= 0, got {self.warmup_steps!r}")
         if check_positive_int("eval_prompts", self.eval_prompts) < 1280:
             raise ValueError(f"eval_prompts must be >= 1280 (CI width), got {self.eval_prompts}")
         if self.family == "linear" and self.sigma2 != 0:
             raise ValueError(f"sigma2 must be 0 for family=linear (use noisy_linear), got {self.sigma2!r}")
         if self.model == "transformer" and self.width % self.heads:
             raise ValueError(f"width must be a multiple of heads = {self.heads}, got {self.width}")
-        if self.grad_clip is not None:
-            check_positive("grad_clip", self.grad_clip)
         return self

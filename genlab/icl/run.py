@@ -90,13 +90,9 @@ def run_icl(cfg: ICLConfig, run_dir: Path, *, seed: int, device, progress: bool 
     model = make_model(cfg.model, cfg.d, cfg.k, width=cfg.width, depth=cfg.depth, heads=cfg.heads,
                        generator=make_generator(derive_seed(seed, "icl_init")))
     loss_positions = cfg.loss_positions or ("last" if cfg.model == "lsa" else "all")
-    out = train_icl(model, sampler, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                    generator=make_generator(derive_seed(seed, "icl_data")), warmup_steps=cfg.warmup_steps,
-                    lr_schedule=cfg.lr_schedule, min_lr_ratio=cfg.min_lr_ratio,
-                    loss_positions=loss_positions,
-                    loss_weighting=cfg.loss_weighting, grad_clip=cfg.grad_clip,
-                    weight_decay=cfg.weight_decay, device=device, progress=progress,
-                    checkpoint_every=cfg.checkpoint_every,
+    out = train_icl(model, sampler, cfg, batch_size=cfg.batch_size,
+                    generator=make_generator(derive_seed(seed, "icl_data")), loss_positions=loss_positions,
+                    loss_weighting=cfg.loss_weighting, device=device, progress=progress,
                     checkpoint_dir=str(run_dir / CHECKPOINT_DIR) if cfg.checkpoint_every else None)
     metrics: dict[str, float] = {k: float(v) for k, v in out.items()}
 

@@ -12,13 +12,12 @@ import time
 import torch
 from torch import nn
 
+from genlab.core.validation import check_in, check_positive_int
 from genlab.icl.prompts import PromptSampler
-from genlab.training import TrainConfig, train
-from genlab.core.validation import check_in, check_nonnegative, check_positive, check_positive_int
+from genlab.training import OptimConfig, train
 
-__all__ = ["LR_SCHEDULES", "LOSS_POSITIONS", "LOSS_WEIGHTINGS", "ICLLoss", "train_icl"]
+__all__ = ["LOSS_POSITIONS", "LOSS_WEIGHTINGS", "ICLLoss", "train_icl"]
 
-LR_SCHEDULES = ("constant", "cosine")
 #: ``all``: mean squared error over every prefix (Garg et al. 2022); ``last``: only the
 #: query with k examples, the objective of Zhang, Frei & Bartlett (2024) for a fixed N.
 LOSS_POSITIONS = ("all", "last")
@@ -56,23 +55,21 @@ class ICLLoss:
         return err.mean() * self.scale
 
 
-def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_size: int, lr: float,
-              generator: torch.Generator, warmup_steps: int = 0, lr_schedule: str = "cosine",
-              min_lr_ratio: float = 0.02,
-              loss_positions: str = "all", loss_weighting: str = "uniform", grad_clip: float | None = 1.0,
-              weight_decay: float = 0.0, device: torch.device | str = "cpu", progress: bool = False,
-              checkpoint_every: int = 0, checkpoint_dir: str | None = None) -> dict[str, float]:
-    """Train ``model`` on ``steps`` batches of fresh prompts through `genlab.training.train`.
+def train_icl(model: nn.Module, sampler: PromptSampler, cfg: OptimConfig, *, batch_size: int,
+              generator: torch.Generator, loss_positions: str = "all", loss_weighting: str = "uniform",
+              device: torch.device | str = "cpu", progress: bool = False,
+              checkpoint_dir: str | None = None) -> dict[str, float]:
+    """Train ``model`` on ``cfg.steps`` batches of ``batch_size`` fresh prompts through `genlab.training.train`.
 
-    The shared loop brings the linear warmup and cosine decay (to ``lr * min_lr_ratio``),
-    the NaN guard, and atomic checkpoints with bit-identical resume (the prompt
-    generator's state is checkpointed with the weights).  No weight averaging:
-    ICL is evaluated on the trained weights themselves.  The loss is the squared
-    error against the noisy labels ys, averaged over the positions named by
-    ``loss_positions`` (normalised by the label variance, so 1 is the trivial
-    predictor), or, with ``loss_weighting="relative"``, the mean over prefixes of
-    each prefix's error relative to its running mean (then ``train_loss`` is near
-    1; that running mean is not checkpointed).
+    The shared loop brings the optimiser settings of ``cfg`` (an `OptimConfig`: the ``icl`` section),
+    the linear warmup and cosine decay (to ``lr * min_lr_ratio``), the NaN guard, and atomic
+    checkpoints with bit-identical resume (the prompt generator's state is checkpointed with the
+    weights).  With ``cfg.ema_decay`` 0 (the ICL default) the last weights are kept in ``model``;
+    otherwise their EMA is loaded into it.  The loss is the squared error against the noisy labels
+    ys, averaged over the positions named by ``loss_positions`` (normalised by the label variance,
+    so 1 is the trivial predictor), or, with ``loss_weighting="relative"``, the mean over prefixes of
+    each prefix's error relative to its running mean (then ``train_loss`` is near 1; that running
+    mean is not checkpointed).
 
     Returns
     -------
@@ -80,11 +77,7 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
         ``train_loss`` (mean of the last 5% of steps), ``train_time_s``, ``train_steps_per_s``
         (the keys the diffusion and GAN families report).
     """
-    steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)
-    lr = check_positive("lr", lr)
-    check_nonnegative("warmup_steps", warmup_steps)
-    check_in("lr_schedule", lr_schedule, LR_SCHEDULES)
     check_in("loss_positions", loss_positions, LOSS_POSITIONS)
     check_in("loss_weighting", loss_weighting, LOSS_WEIGHTINGS)
     model.to(device)
@@ -95,15 +88,14 @@ def train_icl(model: nn.Module, sampler: PromptSampler, *, steps: int, batch_siz
         xs, ys = xs.to(device), ys.to(device)
         return loss_fn(m(xs, ys), ys)
 
-    cfg = TrainConfig(steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=int(warmup_steps),
-                      lr_schedule=lr_schedule, min_lr_ratio=min_lr_ratio, ema_decay=0.0,
-                      grad_clip=grad_clip or None, checkpoint_every=int(checkpoint_every))
     t0 = time.perf_counter()
     res = train(model, step_fn, cfg, generators={"prompts": generator}, checkpoint_dir=checkpoint_dir,
                 progress=progress, desc="icl")
     seconds = time.perf_counter() - t0
+    if cfg.ema_decay > 0:
+        model.load_state_dict(res.ema.state_dict())
     model.eval()
     losses = res.losses.reshape(-1)
-    tail = losses[-max(1, steps // 20):]
+    tail = losses[-max(1, cfg.steps // 20):]
     ran = max(res.step - res.resumed_from, 1)
     return {"train_loss": float(tail.mean()), "train_time_s": seconds, "train_steps_per_s": ran / seconds}

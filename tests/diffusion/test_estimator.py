@@ -42,6 +42,6 @@ def test_structured_config_roundtrip():
     ("target", "v", "target must be one of"), ("process", "vpsde", "process must be one of"),
     ("trace", "skilling", "trace must be one of")])
 def test_bad_config(field, value, msg):
-    with pytest.raises(ValueError, match=f"^{msg}") as e:
+    with pytest.raises(ValueError, match=f"^diffusion\\.{msg}") as e:
         DiffusionConfig(**{field: value}).validate()
     assert "\n" not in str(e.value)

@@ -18,7 +18,7 @@ from genlab.diffusion.estimator import fit_diffusion
 from genlab.diffusion.replicas import fit_diffusion_replicas, replicable, replica_memory_bytes
 from genlab.distributions import make_truth
 from genlab.nn import TimeMLP
-from genlab.training import TrainConfig, TrainingDiverged, clip_grad_norm_per_replica, train
+from genlab.training import OptimConfig, TrainingDiverged, clip_grad_norm_per_replica, train
 
 TRUTH = make_truth("gmm_anisotropic")
 
@@ -91,7 +91,7 @@ def test_a_non_finite_replica_is_named():
         return out * torch.tensor([1.0, float("nan"), 1.0]) if step == 2 else out
 
     with pytest.raises(TrainingDiverged, match=r"non-finite loss at step 2 \(replica 1\)") as info:
-        train(net, step_fn, TrainConfig(steps=5, warmup_steps=0), replicas=3)
+        train(net, step_fn, OptimConfig(steps=5, warmup_steps=0), replicas=3)
     assert info.value.replica == 1 and info.value.step == 2
 
 

@@ -9,13 +9,14 @@ from genlab.icl import ICLConfig, run_icl
 from genlab.icl.models import LinearSelfAttention
 from genlab.icl.prompts import PromptSampler
 from genlab.icl.train import ICLLoss, train_icl
+from genlab.training import OptimConfig
 
 
 @pytest.mark.parametrize("field, value", [("d", 0), ("k", 0), ("sigma2", -1.0), ("family", "cubic"),
                                           ("model", "rnn"), ("eval_prompts", 100), ("n_tasks", -1)])
 def test_config_rejects(field, value):
     cfg = ICLConfig(**{field: value})
-    with pytest.raises(ValueError, match=f"^{field}"):
+    with pytest.raises(ValueError, match=f"^icl\\.{field}"):
         cfg.validate()
 
 
@@ -48,8 +49,8 @@ def test_lsa_learns_the_zfb_risk_quickly():
     s = PromptSampler("linear", 3, 6)
     g = torch.Generator().manual_seed(0)
     m = LinearSelfAttention(3, generator=g)
-    train_icl(m, s, steps=300, batch_size=512, lr=0.03, generator=g, warmup_steps=20, loss_positions="last",
-              grad_clip=None)
+    train_icl(m, s, OptimConfig(steps=300, lr=0.03, warmup_steps=20, min_lr_ratio=0.02, ema_decay=0.0),
+              batch_size=512, generator=g, loss_positions="last")
     xs, ys, _ = s.sample(40_000, torch.Generator().manual_seed(1))
     with torch.no_grad():
         e = ((m(xs, ys)[:, -1] - ys[:, -1]) ** 2 / 3)

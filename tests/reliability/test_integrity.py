@@ -334,7 +334,7 @@ def test_a_disk_full_while_checkpointing_ends_in_one_line_and_keeps_the_last_goo
     in one line naming the checkpoint, the first checkpoint is byte-identical, no temporary is left."""
     import errno
 
-    from genlab.training import loop as training
+    from genlab.training import checkpoint as training
 
     d = tmp_path / "run"
     real, calls, first = training.torch.save, [], {}

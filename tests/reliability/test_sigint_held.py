@@ -9,7 +9,7 @@ import signal
 import pytest
 import torch
 
-from genlab.training import loop as training
+from genlab.training import checkpoint as training
 from genlab.core.interrupts import sigint_held
 
 
