@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import warnings
 
-__all__ = ["rate_table"]
+import numpy as np
+from scipy import stats
+
+__all__ = ["rate_table", "row_means", "row_mean_ci"]
 
 
 def _as_float(name: str, value: Any) -> np.ndarray:
@@ -136,3 +139,28 @@ def _check_floor_nan(fl: np.ndarray | None, err: np.ndarray) -> np.ndarray | Non
     if (np.isnan(fl) & ~np.isnan(err)).any():
         raise ValueError("floors is NaN for a run whose error is given")
     return fl
+
+
+def row_means(table: np.ndarray) -> np.ndarray:
+    """Mean of each row of a (k, S) table over its non-NaN entries; NaN, without a warning,
+    for an x whose runs are all missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(table, axis=1)
+
+
+def row_mean_ci(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a (k, S) table (x value i, seed s): the mean over its non-NaN runs, the half-width of its 95%
+    t-interval, t_{c-1, 0.975} sd / sqrt(c) (NaN where fewer than 2 runs), and the run count c.
+
+    The seed mean's interval: the spread between seeds includes the training randomness.  genlab's rate
+    figure and its rates.md / rates.tex tables both show it.
+    """
+    count = np.sum(np.isfinite(table), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.nanstd(table, axis=1, ddof=1)
+    half = np.full(len(table), np.nan)
+    two = count >= 2
+    half[two] = stats.t.ppf(0.975, count[two] - 1) * sd[two] / np.sqrt(count[two])
+    return row_means(table), half, count

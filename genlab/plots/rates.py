@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from genlab.plots.labels import metric_symbol, metric_title  # noqa: E402
 from genlab.core.files import save_figure  # noqa: E402
-from genlab.sweep.plan import row_mean_ci, row_means  # noqa: E402
+from metrics.rate_table import row_mean_ci, row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
 
 __all__ = ["plot_rates", "PanelCurve", "theory_label"]

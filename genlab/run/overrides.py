@@ -78,7 +78,7 @@ def _check_values(cfg_node, where: str) -> None:
     cfg = OmegaConf.to_object(cfg_node)
     try:
         validate(cfg)
-        if get_family(cfg.estimator).fits_truth:  # ICL's law is over prompts (cfg.icl), not cfg.truth
+        if get_family(cfg.estimator).fits_truth:  # a whole-run family's law is its own, not cfg.truth
             check_metrics_for_truth(cfg, build_truth(cfg))
     except ValueError as exc:
         prefix = f"{where}: " if where else ""

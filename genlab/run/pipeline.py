@@ -127,7 +127,7 @@ def write(prep: Prepared, fitted: Fitted, out: dict, *, fit_seconds: float,
 
 
 def _run_whole(cfg, run_dir: str | Path, *, progress: bool) -> RunResult:
-    """A family that draws its own data (ICL: prompts) and scores itself: checks, run directory, its metrics."""
+    """A family that draws its own data (prompts, say) and scores itself: checks, run directory, its metrics."""
     t_start = time.perf_counter()
     validate(cfg)
     opened = open_run_dir(cfg, run_dir)

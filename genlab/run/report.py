@@ -92,8 +92,8 @@ def headline(run_dir, mx: dict, names: list[str] | None = None) -> str:
 def metrics_table(mx: dict) -> str:
     """The table of every metric that has a floor; a metric left out of ``mx`` is shown as undefined.
 
-    (A GAN with no high-quality sample has no mode histogram, so ``mode_reverse_kl``
-    is left out while its floor is there: `genlab.gan.monitor.mode_statistics`.)
+    (A metric can be undefined while its floor is known: ``mode_reverse_kl`` has no
+    mode histogram when no sample is of high quality.)
     """
     names = sorted(k[: -len("_floor")] for k in mx if k.endswith("_floor"))
     if not names:

@@ -1,9 +1,8 @@
 """The jobs of a local sweep trained as replica-batched groups (issue 7).
 
 ``scripts/rates.py`` runs a sweep this way when its family can train several
-runs as one batched model (`genlab.core.family.ReplicaFit`: the diffusion
-family can), its runs can share one (``replicas.replicable``) and the launcher
-is local: ``python -m genlab.sweep.groups <jobs.json>``, where the file holds
+runs as one batched model (`genlab.core.family.ReplicaFit`), its runs can share
+one (``replicas.replicable``) and the launcher is local: ``python -m genlab.sweep.groups <jobs.json>``, where the file holds
 the recipe, the overrides and one (x, seed, run_dir) per job.  Each job's
 config is composed from exactly the overrides its Hydra job would get, so
 config.yaml is the same; jobs whose keys (``replicas.key``: settings and

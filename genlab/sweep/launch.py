@@ -7,8 +7,8 @@ launcher can spread it.  Every job runs with ``skip_complete=true`` and
 continues from it.
 
 - **On this machine** (joblib, basic): one multirun over the whole grid (a
-  complete run costs a reused worker a few ms to skip); a local diffusion
-  sweep may instead train its runs as replica-batched groups in one process
+  complete run costs a reused worker a few ms to skip); a local sweep
+  whose family can may instead train its runs as replica-batched groups in one process
   per core (``plan.replicas``, ``genlab.sweep.groups``).  Several sweeps (a
   recipe and its comparisons) run one after another, each on every core.
 - **On SLURM** (``hydra/launcher=genlab_slurm`` or ``submitit_slurm``): only

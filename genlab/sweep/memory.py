@@ -5,8 +5,8 @@ POT's network simplex (``ot.emd2``, behind the exact W1 and W2 in d >= 2)
 holds the n x m cost matrix, the plan and its arcs, about
 `BYTES_PER_PAIR` bytes per pair of points.  The W1 floor is two m-samples of
 the truth, m x m, computed once and then read from ``eval.floor_cache``; the
-model's own score is m x m too, or n x m for the empirical measure (scored on
-its n points).  Everything else (the interpreter, torch, the data, a small
+model's own score is m x m too, or n x m for a family scored on its n fit points
+(`Family.samples_are_fit_points`).  Everything else (the interpreter, torch, the data, a small
 network) is `BASE_BYTES`.  Other metrics (sliced, Sinkhorn, MMD, TV) and the
 training are not modelled, so the estimate is a lower bound.
 

@@ -1,7 +1,7 @@
 """A sweep over (x, seed) as a Hydra multirun of scripts/train.py: its plan, directory and aggregation.
 
 x is the training size n unless the sweep names another key (``rates.x``, e.g.
-``diffusion.sampler_steps`` for a discretisation study).  Every point is a
+a sampler's number of steps for a discretisation study).  Every point is a
 run made by the same code path as a single run (``genlab.sweep.launch``
 starts them, through any Hydra launcher).  Each job writes to
 ``<sweep_dir>/runs/<overrides>`` -- a name fixed by its overrides, so a rerun
@@ -17,7 +17,6 @@ import csv
 import hashlib
 import io
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from genlab.config.identity import DIRNAME_FREE_KEYS, PATH_KEYS
 from genlab.core.files import CONFIG_FILE, atomic_write_text, ensure_writable_dir, is_complete, read_metrics
 
 __all__ = ["SweepPlan", "plan_sweep", "check_sweep_dir", "claim_sweep_dir", "SWEEP_FILE", "collect", "RunRecord",
-           "write_rates_csv", "format_value", "row_means", "row_mean_ci", "hydra_spelling"]
+           "write_rates_csv", "format_value", "hydra_spelling", "metric_table"]
 
 def _identity_overrides(overrides: list[str]) -> list[str]:
     return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+") not in PATH_KEYS)
@@ -188,33 +187,6 @@ def collect(plan: SweepPlan) -> tuple[list[RunRecord], list[tuple[int, int]]]:
         records.append(RunRecord(recipe=plan.recipe, x=x, seed=s, metrics=read_metrics(d),
                                  config=yaml.safe_load((d / CONFIG_FILE).read_text())))
     return records, missing
-
-
-def row_means(table: np.ndarray) -> np.ndarray:
-    """Mean of each row of a (k, S) `metric_table` over its non-NaN entries; NaN, without a warning,
-    for an x whose runs are all missing."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(table, axis=1)
-
-
-def row_mean_ci(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row of a (k, S) `metric_table`: the mean over its non-NaN runs, the half-width of its 95%
-    t-interval, t_{c-1, 0.975} sd / sqrt(c) (NaN where fewer than 2 runs), and the run count c.
-
-    The seed mean's interval: the spread between seeds includes the training randomness.  The rate
-    figure and the rates.md / rates.tex tables both show it.
-    """
-    from scipy import stats
-
-    count = np.sum(np.isfinite(table), axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sd = np.nanstd(table, axis=1, ddof=1)
-    half = np.full(len(table), np.nan)
-    two = count >= 2
-    half[two] = stats.t.ppf(0.975, count[two] - 1) * sd[two] / np.sqrt(count[two])
-    return row_means(table), half, count
 
 
 def metric_table(records: list[RunRecord], metric: str, xs: list, seeds: list[int]):

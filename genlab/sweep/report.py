@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 import metrics as M
+from metrics.rate_table import row_mean_ci, row_means
 from genlab.core.files import atomic_write_text
 from genlab.distributions import make_truth
 from genlab.families import get_family
-from genlab.sweep.plan import RunRecord, format_value, metric_table, row_mean_ci, row_means
+from genlab.sweep.plan import RunRecord, format_value, metric_table
 from genlab.theory import expected_slope, predicted_exponent
 
 __all__ = ["MetricRate", "fit_metric", "floor_model_for", "floor_share_for", "QUADRATURE_FLOOR_METRICS",
@@ -42,8 +43,8 @@ def floor_share_for(estimator: str, metric: str) -> float:
 
     The recorded floor is the distance between two independent m-samples of the truth.  A model
     that draws m samples adds its own sample noise to the truth's, so its error carries all of
-    floor^2; a family scored on its fit points (`Family.samples_are_fit_points`: the empirical
-    measure) carries the truth side's only, about floor^2 / 2 (exact in 1-D in the Brownian-bridge
+    floor^2; a family scored on its fit points (`Family.samples_are_fit_points`: the n points
+    are its whole support) carries the truth side's only, about floor^2 / 2 (exact in 1-D in the Brownian-bridge
     limit).  Removing all of it over-corrected: on the uniform law in d = 1 (m = 2000, n = 16 ...
     4096, 100 repeats) the full floor gave an unresolved point at n = 4096 and the half floor slope
     -0.48 against W1 to the law's -0.51.
@@ -120,9 +121,9 @@ def theory_for(estimator: str, metric: str, config: dict) -> dict | None:
 def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict | None:
     """The finite-n slope the fit's own used n should show (`genlab.theory.expected_slope`), or None.
 
-    KDE TV from its exact bias and variance; the 1-D empirical measure's W1 against the law
-    (``w1_law`` only: for a family scored on its fit points the sampled ``w1`` has another
-    expectation).  The family's settings that fix the expectation come from `Family.theory_params`.
+    Where `genlab.theory.expected_slope` has it (from an estimator's exact bias and variance, or
+    W1 against the law in 1-D: ``w1_law`` only, for a family scored on its fit points, whose
+    sampled ``w1`` has another expectation).  The family's settings that fix the expectation come from `Family.theory_params`.
     None where not computable.
     """
     if metric not in METRIC_TO_THEORY or len(used) < 2 or (_samples_are_fit_points(estimator) and metric != "w1_law"):
@@ -193,7 +194,7 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
 
 def theory_for_axis(x_key: str, metric: str, config: dict) -> dict | None:
     """The predicted exponent of a sweep over a setting of the run's family (`Family.axis_theory`: the
-    sampler-order exponent of ``diffusion.sampler_steps`` with the oracle score), or None."""
+    order of a sampler swept over its number of steps), or None."""
     try:
         family = get_family(config.get("estimator", ""))
     except ValueError:
@@ -270,7 +271,7 @@ def per_x_rows(r: MetricRate) -> list[dict]:
     """One row per swept value of ``r``: runs, mean error over seeds with its 95% t-interval, mean floor,
     and the point's part in the fit (``used``, ``left out``, or ``not fitted`` when no fit was possible).
 
-    The interval is the seed mean's (`sweep.row_mean_ci`, as the figure draws it): one run has
+    The interval is the seed mean's (`metrics.rate_table.row_mean_ci`, as the figure draws it): one run has
     none, shown as '—'.
     """
     used = set((r.fit or {}).get("used", []))

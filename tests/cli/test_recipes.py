@@ -1,4 +1,4 @@
-"""Every recipe composes against the schema and runs end to end at toy size (STYLE rule 8)."""
+"""Every recipe composes against the schema and runs end to end at toy size (CONTRIBUTING.md, "Adding a recipe")."""
 
 from __future__ import annotations
 
