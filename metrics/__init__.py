@@ -6,7 +6,8 @@ computes in float64 and returns python floats or small dataclasses; the
 ``*_loss`` functions instead return torch tensors with their autograd graph.
 
 - :func:`wasserstein` (exact, 1-D and against a known 1-D law, sliced, Sinkhorn),
-  :func:`gaussian_w2` (Bures closed form)
+  :func:`gaussian_w2` (Bures closed form), :func:`grid_w1` (W1 between two known densities on a
+  grid, d <= 3: no sampling noise, a stated discretisation bound)
 - :func:`total_variation` and the named estimators ``tv_*``
 - :func:`mmd2_unbiased`; :func:`energy_distance`; :func:`kl`, :func:`hellinger`
 - differentiable losses on torch tensors (a tensor with its graph out, for training):
@@ -23,6 +24,7 @@ from .estimate import Estimate
 from .evaluate import METRIC_NAMES, evaluate, metric_floor
 from .floor import NoiseFloor, noise_floor
 from .gaussian import gaussian_w2
+from .grid_wasserstein import grid_w1
 from .losses import mmd2_loss, sinkhorn_loss, sliced_wasserstein_loss
 from .mmd import median_bandwidth, mmd2_unbiased
 from .modes import ModeCoverage, ReverseKLNull, mode_coverage, mode_reverse_kl_null
@@ -41,6 +43,7 @@ __all__ = [
     "wasserstein",
     "projection_bank",
     "gaussian_w2",
+    "grid_w1",
     "total_variation",
     "tv_quadrature",
     "tv_monte_carlo",
