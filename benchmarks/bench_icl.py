@@ -30,7 +30,7 @@ from genlab.icl import baselines as bl
 from genlab.icl.config import ICLConfig
 from genlab.icl.evaluate import bootstrap_ratio_ci
 from genlab.icl.models import make_model
-from genlab.icl.run import make_sampler
+from genlab.icl.run import make_prompt_sampler
 from genlab.icl.train import ICLLoss
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
@@ -66,7 +66,7 @@ def _load() -> str:
 
 def speed(args) -> None:
     cfg = _config(args)
-    sampler = make_sampler(cfg, 0)
+    sampler = make_prompt_sampler(cfg, 0)
     for batch in args.batch:
         model = make_model("transformer", cfg.d, cfg.k, width=cfg.width, depth=cfg.depth, heads=cfg.heads)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -93,7 +93,7 @@ def goal(args) -> None:
     seed = args.seed
     # the optimiser and schedule of genlab.training.train (what train_icl runs); this loop is its
     # own so that it can evaluate while training and stop at the goal
-    sampler = make_sampler(cfg, seed)
+    sampler = make_prompt_sampler(cfg, seed)
     xs, ys, ws = sampler.sample(args.eval_prompts, make_generator(derive_seed(seed, "icl_eval")))
     f = sampler.clean(xs, ws).double()
     bayes = (bl.bayes_ridge(xs, ys, cfg.sigma2, cfg.tau2).double() - f) ** 2  # (B, K)

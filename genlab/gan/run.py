@@ -18,7 +18,7 @@ import torch
 from genlab.gan.config import GANConfig
 from genlab.gan.estimator import fit_gan
 from genlab.gan.monitor import make_monitor, mode_statistics
-from genlab.gan.plot import TRAINING_PICTURE, plot_training
+from genlab.plots.training import TRAINING_PICTURE, plot_training
 from genlab.core.seeding import derive_seed
 
 __all__ = ["fit_gan_run"]

@@ -10,7 +10,8 @@ import torch
 from genlab.core.device import resolve_device
 from genlab.icl import baselines as bl
 from genlab.icl.config import ICLConfig
-from genlab.icl.evaluate import bootstrap_mean_ci, bootstrap_ratio_ci, gamma_cosine, normalised_errors, plot_icl
+from genlab.icl.evaluate import bootstrap_mean_ci, bootstrap_ratio_ci, gamma_cosine, normalised_errors
+from genlab.plots.icl import plot_icl
 from genlab.icl.models import LinearSelfAttention, make_model
 from genlab.icl.prompts import PromptSampler
 from genlab.icl.train import train_icl
@@ -18,10 +19,10 @@ from genlab.core.files import CHECKPOINT_DIR
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.theory import icl as theory
 
-__all__ = ["run_icl", "make_sampler"]
+__all__ = ["run_icl", "make_prompt_sampler"]
 
 
-def make_sampler(cfg: ICLConfig, seed: int, *, n_tasks: int | None = None) -> PromptSampler:
+def make_prompt_sampler(cfg: ICLConfig, seed: int, *, n_tasks: int | None = None) -> PromptSampler:
     """The prompt law of ``cfg``; the task pool (if any) is seeded from ``seed`` alone."""
     return PromptSampler(cfg.family, cfg.d, cfg.k, sigma2=cfg.sigma2, tau2=cfg.tau2,
                          n_tasks=cfg.n_tasks if n_tasks is None else n_tasks, covariance=cfg.covariance,
@@ -86,7 +87,7 @@ def run_icl(cfg: ICLConfig, run_dir: Path, *, seed: int, device, progress: bool 
     device = resolve_device(device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    sampler = make_sampler(cfg, seed)
+    sampler = make_prompt_sampler(cfg, seed)
     model = make_model(cfg.model, cfg.d, cfg.k, width=cfg.width, depth=cfg.depth, heads=cfg.heads,
                        generator=make_generator(derive_seed(seed, "icl_init")))
     loss_positions = cfg.loss_positions or ("last" if cfg.model == "lsa" else "all")
@@ -97,7 +98,7 @@ def run_icl(cfg: ICLConfig, run_dir: Path, *, seed: int, device, progress: bool 
     metrics: dict[str, float] = {k: float(v) for k, v in out.items()}
 
     # evaluation on fresh tasks w ~ N(0, tau^2 I): the law ICL should generalise to
-    fresh = make_sampler(cfg, seed, n_tasks=0)
+    fresh = make_prompt_sampler(cfg, seed, n_tasks=0)
     g_eval = make_generator(derive_seed(seed, "icl_eval"))
     g_boot = make_generator(derive_seed(seed, "icl_boot"))
     norm = fresh.signal_variance

@@ -1,1 +1,2 @@
-"""Pictures: a run's samples over the truth (`samples`), a sweep's rate figure (`rates`), metric names (`labels`)."""
+"""Every picture genlab draws: a run's samples over the truth (`samples`), a sweep's rate figure (`rates`),
+a training curve (`training`), an in-context-learning run's error against k (`icl`), metric names (`labels`)."""

@@ -34,7 +34,7 @@ def plot_training(path, losses, history: dict, *, title: str = "") -> None:
         ``step`` and the monitored numbers (``w1``; ``modes_captured`` and
         ``high_quality_fraction`` on a mixture truth).
     """
-    # imported here: genlab.config imports this package, and pyplot costs ~1.7 s per process
+    # imported here: pyplot costs ~1.7 s per process, and a run draws this picture at its end only
     import matplotlib
 
     matplotlib.use("Agg")
