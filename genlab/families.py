@@ -1,25 +1,36 @@
-"""The families genlab knows: the built-in ones, in the order ``estimator:`` lists them, and the plugins'.
+"""The families genlab knows: the built-in ones, found in their packages, and the plugins'.
 
-Importing this module registers the built-in families (each declared in its own
-package's ``family.py``); the plugins' families are registered when the config
-schema is built (`genlab.config.schema.run_schema` imports them, `genlab.plugins`).
-The interface and the registry itself live in `genlab.core.family`; everything a
-run or a sweep asks of a family goes through `get_family`.
+Importing this module registers the built-in families: every package of genlab
+with a ``family.py`` that lists ``FAMILIES`` (`genlab.baselines.family`:
+empirical and kde; `genlab.diffusion.family`; `genlab.gan.family`;
+`genlab.icl.family`), in the order of the packages' names, so a new family
+package is found with no edit here.  The plugins' families are registered when
+the config schema is built (`genlab.config.schema.run_schema` imports them,
+`genlab.plugins`).  The interface and the registry itself live in
+`genlab.core.family`; everything a run or a sweep asks of a family goes through
+`get_family`.
 """
 
 from __future__ import annotations
 
-from genlab.baselines.family import EMPIRICAL, KDE
+import importlib
+from pathlib import Path
+
 from genlab.core.family import Family, Fitted, ReplicaFit, family_names, get_family, register_family
-from genlab.diffusion.family import DIFFUSION
-from genlab.gan.family import GAN
-from genlab.icl.family import ICL
 
 __all__ = ["Family", "Fitted", "ReplicaFit", "register_family", "get_family", "family_names", "family_sections",
-           "BUILTIN"]
+           "builtin_families"]
 
-#: the built-in families, in the order the unknown-estimator error lists them
-BUILTIN = (EMPIRICAL, KDE, DIFFUSION, GAN, ICL)
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_families() -> tuple:
+    """The families declared by genlab's own packages (``<package>/family.py``'s ``FAMILIES``), by package name."""
+    found = []
+    for family_py in sorted(_PACKAGE.glob("*/family.py")):
+        module = importlib.import_module(f"genlab.{family_py.parent.name}.family")
+        found += list(getattr(module, "FAMILIES", ()))
+    return tuple(found)
 
 
 def family_sections() -> tuple:
@@ -27,6 +38,6 @@ def family_sections() -> tuple:
     return tuple(get_family(n).section for n in family_names() if get_family(n).section)
 
 
-for _family in BUILTIN:
+for _family in builtin_families():
     if _family.name not in family_names():
         register_family(_family)

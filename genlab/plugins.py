@@ -15,6 +15,7 @@ A plugin that cannot be imported is an error naming it, not a silent gap in the 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from importlib.metadata import entry_points
@@ -29,10 +30,15 @@ ENTRY_POINT_GROUP = "genlab.plugins"
 _LOADED: dict = {}
 
 
+@functools.lru_cache(maxsize=1)
+def _entry_point_modules() -> tuple:
+    """The modules of the installed entry points (read once: the installed packages do not change in a process)."""
+    return tuple(ep.value.split(":", 1)[0] for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
 def _names() -> list[str]:
     named = [n.strip() for n in os.environ.get(ENV, "").split(",") if n.strip()]
-    found = [ep.value.split(":", 1)[0] for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    return list(dict.fromkeys(named + found))
+    return list(dict.fromkeys(named + list(_entry_point_modules())))
 
 
 def load_plugins() -> list:

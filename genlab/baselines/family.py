@@ -8,7 +8,7 @@ from genlab.baselines.factory import make_kde
 from genlab.core.family import Family, Fitted
 from genlab.core.validation import is_number
 
-__all__ = ["EMPIRICAL", "KDE"]
+__all__ = ["FAMILIES", "EMPIRICAL", "KDE"]
 
 
 def fit_empirical(cfg, truth, x_train, **_) -> Fitted:
@@ -58,3 +58,6 @@ KDE = Family("kde", fit=fit_kde, section="kde", schema=KDEConfig, has_density=Tr
              summary="the Gaussian KDE baseline, for estimator=kde",
              validate=lambda cfg: cfg.kde.validate(), needs_two_points=kde_needs_two_points,
              theory_params=kde_theory_params)
+
+#: what `genlab.families` registers from this package, in this order
+FAMILIES = (EMPIRICAL, KDE,)

@@ -20,7 +20,6 @@ from genlab.config.schema import register_schema
 from genlab.core.validation import error_line
 from genlab.run.guard import complete_run_of
 from genlab.run.overrides import check_out_dir, check_overrides
-from genlab.run.pipeline import run
 from genlab.run.report import metrics_table
 from genlab.training import TrainingDiverged
 
@@ -30,6 +29,10 @@ __all__ = ["main_entry", "usage"]
 def _train_task(cfg_node) -> dict:
     """Hydra task of scripts/train.py: one run into Hydra's output directory."""
     from hydra.core.hydra_config import HydraConfig
+
+    # imported here, not at the top: the pipeline draws pictures (pyplot, ~0.1 s), which a command refused
+    # by its checks never needs
+    from genlab.run.pipeline import run
 
     cfg = OmegaConf.to_object(cfg_node)
     run_dir = Path(HydraConfig.get().runtime.output_dir)

@@ -20,7 +20,7 @@ from genlab.core.files import CHECKPOINT_DIR
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.diffusion.config import DiffusionConfig
 
-__all__ = ["DIFFUSION", "SAMPLER_LAW_METRICS", "diffusion_fitted"]
+__all__ = ["FAMILIES", "DIFFUSION", "SAMPLER_LAW_METRICS", "diffusion_fitted"]
 
 #: metrics of the law of the model's own samples (a deterministic sampler's push-forward):
 #: tv_sampler against the truth, tv_sampler_t0 against the truth noised to the process's t0
@@ -171,3 +171,6 @@ DIFFUSION = Family(
     axis_labels={SAMPLER_STEPS_KEY: "sampler steps $N$"},
     replicas=ReplicaFit(replicable=_replicable, key=_replica_key, memory_bytes=_replica_memory,
                         fit=_fit_replicas, fitted=diffusion_fitted))
+
+#: what `genlab.families` registers from this package, in this order
+FAMILIES = (DIFFUSION,)

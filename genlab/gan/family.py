@@ -6,7 +6,7 @@ from genlab.core.family import Family, Fitted
 from genlab.core.files import CHECKPOINT_DIR
 from genlab.gan.config import GANConfig
 
-__all__ = ["GAN"]
+__all__ = ["FAMILIES", "GAN"]
 
 
 def fit(cfg, truth, x_train, *, m, sample_generator, seed, device, run_dir=None, progress=False) -> Fitted:
@@ -28,3 +28,6 @@ def needs_two_points(cfg) -> str | None:
 
 GAN = Family("gan", fit=fit, section="gan", schema=GANConfig, summary="the GAN, for estimator=gan",
              validate=lambda cfg: cfg.gan.validate(), needs_two_points=needs_two_points)
+
+#: what `genlab.families` registers from this package, in this order
+FAMILIES = (GAN,)

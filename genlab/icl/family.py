@@ -5,7 +5,7 @@ from __future__ import annotations
 from genlab.core.family import Family
 from genlab.icl.config import ICLConfig
 
-__all__ = ["ICL"]
+__all__ = ["FAMILIES", "ICL"]
 
 
 def run_whole(cfg, run_dir, *, device, progress=False) -> dict:
@@ -28,3 +28,6 @@ def headline(metrics: dict) -> list[str]:
 ICL = Family("icl", run_whole=run_whole, section="icl", schema=ICLConfig,
              summary="in-context learning of regression prompts, for estimator=icl",
              validate=lambda cfg: cfg.icl.validate(), headline=headline)
+
+#: what `genlab.families` registers from this package, in this order
+FAMILIES = (ICL,)
