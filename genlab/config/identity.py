@@ -19,6 +19,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from genlab.config.schema import run_schema
 from genlab.core.files import CONFIG_FILE
 from genlab.families import family_sections, get_family
 
@@ -66,18 +67,29 @@ def _own_sections(tree: dict) -> dict:
     return {k: v for k, v in tree.items() if k not in sections or k == own}
 
 
+def _schema_defaults() -> dict:
+    """Every key of the current schema with its default, flattened (all families' sections)."""
+    return _flatten(OmegaConf.to_container(OmegaConf.structured(run_schema()), resolve=False))
+
+
 def settings_differences(saved: dict, cfg, *, ignore: tuple = (), common_only: bool = False) -> list[str]:
     """The keys (sorted, flattened) where a run's recorded config ``saved`` and ``cfg`` differ.
 
-    ``ignore``: further keys to leave out; ``common_only``: compare only the keys
-    both have (a key added to the schema since the run was made is no difference).
+    A key the schema gained after the run was made (absent from ``saved``) differs only where
+    ``cfg`` sets it away from its default: a new key's default keeps what the run computed before
+    (a run started before ``diffusion.beta1`` existed resumes under the default 0.9, not under
+    0.5).  ``ignore``: further keys to leave out; ``common_only``: compare only the keys both have.
     """
     # (a config.yaml written before runs recorded only their own family's section holds them all)
     saved = _flatten(_own_sections(saved))
     now = _flatten(run_config(cfg))
     keys = set(saved) & set(now) if common_only else set(saved) | set(now)
-    return sorted(k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore
-                  and not k.startswith(SWEEP_ONLY_PREFIX) and saved.get(k, "<absent>") != now.get(k, "<absent>"))
+    keys = {k for k in keys if k not in RESUME_FREE_KEYS and k not in ignore and not k.startswith(SWEEP_ONLY_PREFIX)}
+    added = {k for k in keys if k not in saved}
+    defaults = _schema_defaults() if added else {}
+    return sorted(k for k in keys
+                  if (now[k] != defaults.get(k, "<no default>") if k in added
+                      else saved[k] != now.get(k, "<absent>")))
 
 
 def config_differences(run_dir: Path, cfg, what: str, *, ignore: tuple = (), common_only: bool = False) -> list[str]:

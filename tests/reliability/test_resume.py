@@ -108,3 +108,28 @@ def test_a_slurm_requeue_resumes_without_being_asked(tmp_path, monkeypatch):
     cfg.seed = 5
     with pytest.raises(ValueError, match="differing keys: seed"):
         guard_run_dir(cfg, tmp_path)
+
+
+def test_a_run_made_before_a_key_existed_resumes_at_its_default(tmp_path, monkeypatch):
+    """config.yaml of a run made before diffusion.beta1 (and the other optimiser keys) existed: resuming it
+    at the new keys' defaults (what that run computed) is allowed; away from them, refused naming the key."""
+    import pytest
+    import yaml
+    from omegaconf import OmegaConf
+
+    from genlab.config.compose import compose_config
+    from genlab.run.guard import guard_run_dir
+
+    cfg = OmegaConf.to_object(compose_config(["recipe=diffusion_gmm", "resume=true"]))
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"x")
+    old = yaml.safe_load(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    for key in ("beta1", "beta2", "weight_decay", "min_lr_ratio"):
+        del old["diffusion"][key]
+    del old["truth"]["low"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    assert guard_run_dir(cfg, tmp_path) is True
+    cfg.diffusion.beta1 = 0.5
+    with pytest.raises(ValueError, match="differing keys: diffusion.beta1$"):
+        guard_run_dir(cfg, tmp_path)
