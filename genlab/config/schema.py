@@ -26,9 +26,9 @@ from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from genlab.distributions.registry import registry_version as truth_registry_version
-from genlab.distributions.registry import truth_parameters
 from genlab.core.family import registry_version as family_registry_version
+from genlab.distributions.registry import TRUTHS, truth_parameters
+from genlab.distributions.registry import registry_version as truth_registry_version
 from genlab.families import family_names, get_family
 from genlab.plugins import load_plugins
 
@@ -132,6 +132,7 @@ class RunSettings:
     #: continue the unfinished run in out_dir from its checkpoint (a SLURM requeue does so by itself)
     resume: bool = False
 
+
 def _format(value) -> str:
     return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -164,18 +165,12 @@ def truth_schema() -> type:
         params = truth_parameters()
         specs = [("name", str, field(default=DEFAULT_TRUTH))]
         specs += [(k, Optional[tp], field(default=None)) for k, (tp, _, _) in params.items()]
-        meanings = {"name": "the truth: " + ", ".join(_truths(params)) + " (`genlab.distributions.registry`; "
-                                                                          "a plugin may add more)"}
+        meanings = {"name": "the truth: " + ", ".join(TRUTHS) + " (`genlab.distributions.registry`; a plugin may "
+                                                               "add more)"}
         meanings.update({k: _truth_meaning(text, defaults) for k, (_, text, defaults) in params.items()})
         _CACHE[key] = _make("TruthConfig", specs, meanings,
                             "Which known law generates the data; see `genlab.distributions.make_truth`.")
     return _CACHE[key]
-
-
-def _truths(params: dict) -> list:
-    from genlab.distributions.registry import TRUTHS
-
-    return list(TRUTHS)
 
 
 def run_schema() -> type:

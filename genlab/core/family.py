@@ -48,6 +48,10 @@ class Fitted:
     sample_log_prob: Optional[torch.Tensor] = None
     extras: dict = field(default_factory=dict)
 
+    def samples_float64(self) -> torch.Tensor:
+        """``samples`` as every metric reads them: detached, on the CPU, float64, (m, d)."""
+        return self.samples.detach().to("cpu", torch.float64)
+
 
 @dataclass(frozen=True)
 class ReplicaFit:

@@ -105,7 +105,7 @@ def _sampler_law_tv(cfg, truth, fitted: Fitted) -> dict:
     exact (``genlab.diffusion.sampler_law``): no truth samples enter, so there
     is no sampling floor; the CI is the CLT interval of the terms in [0, 1].
     """
-    samples = fitted.samples.detach().to("cpu", torch.float64)
+    samples = fitted.samples_float64()
     out = {}
     for name in (k for k in cfg.eval.metrics if k in SAMPLER_LAW_METRICS):
         law = truth

@@ -49,7 +49,7 @@ def evaluate_fitted_metrics(cfg, truth, fitted: Fitted, x_train: torch.Tensor, d
     ``name_ci_low``, ``name_ci_high`` (`metrics.Estimate.as_flat`), the family's extras and own metrics,
     and ``kde_tv`` with ``eval.kde_reference``."""
     family = get_family(cfg.estimator)
-    samples = fitted.samples.detach().to("cpu", torch.float64).numpy()
+    samples = fitted.samples_float64().numpy()
     truth_sampler = truth.as_sampler(cfg.eval.seed)
     truth_log_prob = _log_prob_numpy(truth.log_prob, truth.dtype, "cpu")
     model_log_prob = None if fitted.log_prob is None else _log_prob_numpy(fitted.log_prob, torch.float64, device)

@@ -116,7 +116,7 @@ def write(prep: Prepared, fitted: Fitted, out: dict, *, fit_seconds: float,
     """Write the samples, their picture, timings.json and metrics.json (last: its presence marks a complete
     run).  ``wall_seconds`` counts from ``wall_start`` (default: the run's start; a replica group gives the
     start of its shared training)."""
-    cfg, samples = prep.cfg, fitted.samples.detach().to("cpu", torch.float64).numpy()
+    cfg, samples = prep.cfg, fitted.samples_float64().numpy()
     write_samples(prep.run_dir / SAMPLES_FILE, samples)
     truth_samples = prep.truth.as_sampler(cfg.eval.seed)(len(samples), 0)
     plot_samples(prep.run_dir / PICTURE_FILE, prep.truth, samples, truth_samples,

@@ -44,8 +44,8 @@ def floor_share_for(estimator: str, metric: str) -> float:
     The recorded floor is the distance between two independent m-samples of the truth.  A model
     that draws m samples adds its own sample noise to the truth's, so its error carries all of
     floor^2; a family scored on its fit points (`Family.samples_are_fit_points`: the n points
-    are its whole support) carries the truth side's only, about floor^2 / 2 (exact in 1-D in the Brownian-bridge
-    limit).  Removing all of it over-corrected: on the uniform law in d = 1 (m = 2000, n = 16 ...
+    are its whole support) carries the truth side's only, about floor^2 / 2 (exact in 1-D in the
+    Brownian-bridge limit).  Removing all of it over-corrected: on the uniform law in d = 1 (m = 2000, n = 16 ...
     4096, 100 repeats) the full floor gave an unresolved point at n = 4096 and the half floor slope
     -0.48 against W1 to the law's -0.51.
     """
@@ -54,11 +54,23 @@ def floor_share_for(estimator: str, metric: str) -> float:
     return 0.5 if _samples_are_fit_points(estimator) else 1.0
 
 
-def _samples_are_fit_points(estimator: str) -> bool:
+def _family(estimator: str):
+    """The family of a run's ``estimator``, or None for one this process does not know (its plugin is not
+    loaded): its rates are then fitted without the family's notes."""
     try:
-        return get_family(estimator).samples_are_fit_points
-    except ValueError:  # a sweep of a family this process does not know (its plugin is not loaded)
-        return False
+        return get_family(estimator)
+    except ValueError:
+        return None
+
+
+def _section(family, config: dict) -> dict:
+    """The family's own section of a run's recorded config ({} for a family without one)."""
+    return (config.get(family.section) or {}) if family.section else {}
+
+
+def _samples_are_fit_points(estimator: str) -> bool:
+    family = _family(estimator)
+    return family is not None and family.samples_are_fit_points
 
 
 #: metric name -> (theory metric, p)
@@ -123,17 +135,14 @@ def expected_for(estimator: str, metric: str, config: dict, used: list) -> dict 
 
     Where `genlab.theory.expected_slope` has it (from an estimator's exact bias and variance, or
     W1 against the law in 1-D: ``w1_law`` only, for a family scored on its fit points, whose
-    sampled ``w1`` has another expectation).  The family's settings that fix the expectation come from `Family.theory_params`.
-    None where not computable.
+    sampled ``w1`` has another expectation).  The family's settings that fix the expectation come
+    from `Family.theory_params`.  None where not computable.
     """
-    if metric not in METRIC_TO_THEORY or len(used) < 2 or (_samples_are_fit_points(estimator) and metric != "w1_law"):
+    family = _family(estimator)
+    if (family is None or metric not in METRIC_TO_THEORY or len(used) < 2
+            or (family.samples_are_fit_points and metric != "w1_law")):
         return None
-    try:
-        family = get_family(estimator)
-    except ValueError:
-        return None
-    section = config.get(family.section) or {} if family.section else {}
-    params = family.theory_params(section) if family.theory_params else {}
+    params = family.theory_params(_section(family, config)) if family.theory_params else {}
     try:
         exp = expected_slope(estimator, METRIC_TO_THEORY[metric][0], _truth(config), used, **params)
     except ValueError:
@@ -195,13 +204,10 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
 def theory_for_axis(x_key: str, metric: str, config: dict) -> dict | None:
     """The predicted exponent of a sweep over a setting of the run's family (`Family.axis_theory`: the
     order of a sampler swept over its number of steps), or None."""
-    try:
-        family = get_family(config.get("estimator", ""))
-    except ValueError:
+    family = _family(config.get("estimator", ""))
+    if family is None or family.axis_theory is None:
         return None
-    if family.axis_theory is None:
-        return None
-    return family.axis_theory(x_key, metric, config.get(family.section) or {} if family.section else {})
+    return family.axis_theory(x_key, metric, _section(family, config))
 
 
 def write_json_report(path: Path, rates: list[MetricRate], missing: dict, x_key: str = "n") -> None:

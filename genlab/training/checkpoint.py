@@ -113,7 +113,8 @@ class Checkpointer:
             return None
         ck = load_checkpoint(self.path, self.fmt)
         saved = ck.get("config", {})
-        diff = sorted(k for k in set(saved) | set(self.config) if saved.get(k, "<absent>") != self.config.get(k, "<absent>"))
+        diff = sorted(k for k in set(saved) | set(self.config)
+                      if saved.get(k, "<absent>") != self.config.get(k, "<absent>"))
         if diff:
             raise ValueError(f"checkpoint {self.path} was written under other settings; differing keys: "
                              + ", ".join(diff))

@@ -60,3 +60,14 @@ def test_a_family_registered_from_outside_runs_and_is_scored(tmp_path, monkeypat
     with pytest.raises(ValueError, match="'tv' needs the model's density, and estimator 'shifted' has none"):
         run(OmegaConf.to_object(compose_config([*base, "estimator=shifted", "eval.metrics=[tv]"])),
             tmp_path / "tv")
+
+
+def test_the_reserved_sections_are_the_run_schemas_own_keys():
+    """register_family refuses a section named like a key of the run (genlab.core.family.RESERVED_SECTIONS,
+    kept beside the interface so a plugin hears it at registration); the list is the schema's own keys."""
+    from genlab.config.schema import RunSettings
+
+    own = {f.name for f in fields(RunSettings)} | {"truth", "eval", "rates", "hydra"}
+    assert set(registry.RESERVED_SECTIONS) == own
+    with pytest.raises(ValueError, match="section 'eval' is a key of the run itself"):
+        register_family(Family("evalfam", fit=_shifted_empirical, section="eval", schema=RunSettings))
