@@ -47,7 +47,7 @@ import torch
 
 from genlab.kernels._arrays import as_float64, check_number, is_torch, like
 
-__all__ = ["kernel_regression", "ntk_flow_prediction", "ntk_flow_loss"]
+__all__ = ["kernel_regression", "ntk_flow_prediction", "ntk_gd_prediction", "ntk_flow_loss"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -176,6 +176,51 @@ def ntk_flow_prediction(K_train, K_test_train, y, f0_train=None, f0_test=None, t
     out = f0x.reshape(1, Kx.shape[0], -1) + (Kx @ U) @ (g[:, :, None] * coef)          # (T, n_test, k)
     out = out.reshape((tau.shape[0],) + tuple(f0x.shape))
     return like(out[0] if scalar else out, is_torch(K_train))
+
+
+def ntk_gd_prediction(K_train, K_test_train, y, f0_train=None, f0_test=None, steps: int = 1, lr: float = 1.0):
+    """The linearised network after ``steps`` steps of gradient descent with step ``lr``: the discrete
+    recursion of the module docstring, exactly, where `ntk_flow_prediction` is its lr -> 0 limit.
+
+    f_x(t) = f0_x + K_xX K^{-1} (I - (I - lr K / n)^t) (y - f0_X), through the eigendecomposition of K:
+    K^{-1} (I - (I - lr K/n)^t) = U diag(g) U^T, g(lambda) = (1 - (1 - lr lambda / n)^t) / lambda (->
+    t lr / n as lambda -> 0; computed as -expm1(t log1p(-lr lambda / n)) / lambda where lr lambda / n < 1).
+    A network trained by gradient descent with the same step differs from it only by its finite width,
+    not by the O(lr) of gradient descent against gradient flow.
+
+    Parameters
+    ----------
+    K_train : array, shape (n, n), symmetric PSD;  K_test_train : array, shape (n_test, n)
+    y : array, shape (n,);  f0_train, f0_test : arrays, shapes (n,), (n_test,) (None: zero)
+    steps : int >= 0;  lr : float > 0
+
+    Returns
+    -------
+    array, shape (n_test,), of the kind of K_train.
+    """
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    lr = check_number("lr", lr, positive=True)
+    lam, U, cutoff = _gram_eigh(K_train)
+    n = lam.shape[0]
+    yt, Kx = _targets(y, n, "y"), _cross(K_test_train, n)
+    if yt.ndim != 1:
+        raise ValueError(f"y must have shape (n,), got {tuple(yt.shape)}")
+    f0X = torch.zeros_like(yt) if f0_train is None else _targets(f0_train, n, "f0_train")
+    f0x = torch.zeros(Kx.shape[0], dtype=torch.float64) if f0_test is None else as_float64(f0_test, "f0_test", (1,))
+    if f0X.shape != yt.shape or f0x.shape != (Kx.shape[0],):
+        raise ValueError(f"f0_train must have shape {tuple(yt.shape)} and f0_test ({Kx.shape[0]},), got "
+                         f"{tuple(f0X.shape)} and {tuple(f0x.shape)}")
+    live = lam > cutoff
+    lam_safe = torch.where(live, lam, 1.0)
+    x = lr * lam_safe / n
+    t = float(steps)
+    small = x < 1
+    decayed = torch.where(small, -torch.expm1(t * torch.log1p(-torch.where(small, x, 0.0))),
+                          1.0 - (1.0 - x) ** t)                        # 1 - (1 - x)^t
+    g = torch.where(live, decayed / lam_safe, 0.0)
+    out = f0x + (Kx @ U) @ (g * (U.T @ (yt - f0X)))
+    return like(out, is_torch(K_train))
 
 
 def ntk_flow_loss(K_train, y, f0_train=None, t=math.inf, lr: float = 1.0):

@@ -290,6 +290,21 @@ def test_linearised_gradient_descent_is_the_discrete_ntk_recursion():
     torch.testing.assert_close(fx, want_x, rtol=1e-10, atol=1e-10)
 
 
+def test_ntk_gd_prediction_is_the_linearised_gradient_descent_exactly():
+    from genlab.kernels import ntk_gd_prediction
+
+    J, Jx, f0X, f0x, y, K, Kx = _linearised_problem()
+    n, lam = len(y), torch.linalg.eigvalsh(K)
+    for lr in (0.5 * n / float(lam[-1]), 1.5 * n / float(lam[-1])):   # monotone and oscillating (x > 1) modes
+        steps = 200
+        _, fx = _linearised_gd(J, Jx, f0X, f0x, y, lr, steps)
+        # the same float64 recursion, summed in another order: K's condition (< 1e3) x 200 steps x eps
+        torch.testing.assert_close(ntk_gd_prediction(K, Kx, y, f0X, f0x, steps, lr), fx, rtol=1e-10, atol=1e-10)
+    assert torch.equal(ntk_gd_prediction(K, Kx, y, f0X, f0x, 0, 1.0), f0x)
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        ntk_gd_prediction(K, Kx, y, steps=-1)
+
+
 def test_linearised_gradient_descent_approaches_the_ntk_flow_at_order_lr():
     J, Jx, f0X, f0x, y, K, Kx = _linearised_problem()
     n = len(y)
