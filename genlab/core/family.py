@@ -117,6 +117,10 @@ class Family:
         cannot use under ``cfg``.
     own_metrics : tuple of str
         Metrics only this family computes (in ``evaluate_extra``); any other family refuses them.
+    metric_needs : callable or None
+        ``metric_needs(cfg, metric) -> str | None``: what a run of ``cfg`` lacks to give ``metric`` (one of
+        its own metrics), in words, or None; a run refuses such a metric, and a sweep's compare recipe
+        leaves it out.
     evaluate_extra : callable or None
         ``evaluate_extra(cfg, truth, fitted, model_log_prob) -> dict`` of `metrics.Estimate` or
         float, merged into metrics.json beside the shared metrics.
@@ -128,7 +132,9 @@ class Family:
         `genlab.theory.expected_slope` that the family's settings fix (a KDE's bandwidth rule).
     axis_theory : callable or None
         ``axis_theory(x_key, metric, section: dict) -> dict | None``: the predicted exponent of a
-        sweep over one of the family's own settings (a sampler's steps), with source and assumptions.
+        sweep over one of the family's own settings (a sampler's steps), or over n for metrics the
+        family computes itself (a regression's excess risk), with source and assumptions; it is asked
+        first, and a sweep over n falls back on the table of distances to a truth where it gives None.
     axis_title : callable or None
         ``axis_title(cfg, x_key) -> str``: what a figure's title adds for a sweep over such a setting.
     axis_labels : dict
@@ -136,6 +142,10 @@ class Family:
         ``sampler steps $N$``); any other key is its own label.
     replicas : ReplicaFit or None
         How runs of a sweep train as one replica-batched model, where the family can.
+    shared_keys : tuple of str
+        Keys of the family's section that a sweep's compare recipes of the same family take from the
+        main recipe, as every compare recipe takes its truth: what fixes the data of a whole-run family
+        (a regression's target), so that the curves on one figure are of one problem.
     """
 
     name: str
@@ -150,6 +160,7 @@ class Family:
     needs_two_points: Optional[Callable[[Any], Optional[str]]] = None
     check_truth: Optional[Callable[[Any, Any], None]] = None
     own_metrics: tuple = ()
+    metric_needs: Optional[Callable[[Any, str], Optional[str]]] = None
     evaluate_extra: Optional[Callable[..., dict]] = None
     headline: Optional[Callable[[dict], list]] = None
     theory_params: Optional[Callable[[dict], dict]] = None
@@ -157,6 +168,7 @@ class Family:
     axis_title: Optional[Callable[[Any, str], str]] = None
     axis_labels: dict = field(default_factory=dict)
     replicas: Optional[ReplicaFit] = None
+    shared_keys: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -170,6 +182,9 @@ class Family:
             raise ValueError(f"family '{self.name}': section must be an identifier, got {self.section!r}")
         if self.schema is not None and not (isinstance(self.schema, type) and is_dataclass(self.schema)):
             raise ValueError(f"family '{self.name}': schema must be a dataclass type, got {self.schema!r}")
+        unknown = [k for k in self.shared_keys if self.schema is None or k not in self.schema.__dataclass_fields__]
+        if unknown:
+            raise ValueError(f"family '{self.name}': shared_keys {unknown} are not keys of its section")
 
     @property
     def fits_truth(self) -> bool:

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from genlab.plots.labels import metric_symbol, metric_title  # noqa: E402
+from genlab.plots.labels import metric_axis, metric_title  # noqa: E402
 from genlab.core.files import save_figure  # noqa: E402
 from metrics.rate_table import row_mean_ci, row_means  # noqa: E402
 from genlab.theory.log_factors import theory_curve  # noqa: E402
@@ -95,11 +95,14 @@ def theory_label(theory: dict, label: str) -> str:
     'theory $n^{-0.500}(\\log n)^{0.5}$ (d=2)'
     >>> theory_label({"exponent": -1 / 3, "log_factor": "polylog(n) (upper bound)"}, "x")
     'theory $n^{-0.333}$, up to polylog(n) (upper bound) (x)'
+    >>> theory_label({"exponent": -0.5, "symbol": "m"}, "ntk")
+    'theory $m^{-0.500}$ (ntk)'
     """
-    text = f"theory $n^{{{theory['exponent']:+.3f}}}$".replace("{+", "{")
+    x = theory.get("symbol", "n")   # the swept variable: n, or a width m, ...
+    text = f"theory ${x}^{{{theory['exponent']:+.3f}}}$".replace("{+", "{")
     power = theory.get("log_power", 0.0)
     if power:
-        text = text[:-1] + f"(\\log n)^{{{power:g}}}$"
+        text = text[:-1] + f"(\\log {x})^{{{power:g}}}$"
     elif theory.get("log_factor"):   # a factor with no power to draw (polylog, n^delta): said, not drawn
         text += f", up to {theory['log_factor']}"
     return f"{text} ({label})"
@@ -216,7 +219,7 @@ def plot_rates(path_stem: Path, panels: dict[str, list[PanelCurve]], *, title: s
             ax.set_yscale("log")
             _limits_and_ticks(ax, curves, floor_factor)
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"{metric_symbol(metric)} to the truth")
+            ax.set_ylabel(metric_axis(metric))
             ax.set_title(_wrap(metric_title(metric), TITLE_WIDTH))
             ax.grid(True, which="both", lw=0.3, alpha=0.5)
             below.append(ax)   # every legend under its panel, never on the data

@@ -65,6 +65,9 @@ def _check_metric(cfg, family, name: str) -> None:
     if owners and cfg.estimator not in owners:
         raise ValueError(f"eval.metrics: '{name}' is computed by estimator {' or '.join(owners)} only, "
                          f"not by '{cfg.estimator}'")
+    why = family.metric_needs(cfg, name) if family.metric_needs else None
+    if why:
+        raise ValueError(f"eval.metrics: '{name}' needs {why}")
 
 
 def check_metrics_for_truth(cfg, truth) -> None:

@@ -190,10 +190,9 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
         warn = (f"{metric}: at {x_key} = {', '.join(close)} the error is within {floor_factor:g}x "
                 f"of the floor at the evaluation size; those points measure the metric, not the "
                 f"model, and are left out (raise eval.m)")
-    if x_key == "n":
+    theory = theory_for_axis(x_key, metric, config)
+    if theory is None and x_key == "n":
         theory = theory_for(config.get("estimator", ""), metric, config)
-    else:
-        theory = theory_for_axis(x_key, metric, config)
     lower = any(r.metrics.get(f"{metric}_is_lower_bound") for r in records if r.recipe == recipe)
     expected = None
     if x_key == "n" and fit is not None and config:
@@ -202,8 +201,9 @@ def fit_metric(records: list[RunRecord], recipe: str, metric: str, xs: list, see
 
 
 def theory_for_axis(x_key: str, metric: str, config: dict) -> dict | None:
-    """The predicted exponent of a sweep over a setting of the run's family (`Family.axis_theory`: the
-    order of a sampler swept over its number of steps), or None."""
+    """The predicted exponent of a sweep over ``x_key`` that the run's family states itself
+    (`Family.axis_theory`: the order of a sampler swept over its number of steps; a whole-run family's
+    rates in n of metrics it computes itself), or None."""
     family = _family(config.get("estimator", ""))
     if family is None or family.axis_theory is None:
         return None

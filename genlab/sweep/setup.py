@@ -86,16 +86,35 @@ def use_replicas(cfg, launcher_args: list[str]) -> bool:
 
 
 def compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
-    """A compare recipe's overrides: the main run's truth and evaluation, and the metrics it can give."""
+    """A compare recipe's overrides: the main run's truth and evaluation sizes (a whole-run family: its shared
+    keys instead), and the metrics it can give."""
     other_cfg = compose_config([f"recipe={other}"])
-    # the main truth's set keys, and null for keys only the compare recipe sets (short run-dir names)
-    truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
-    truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
-    usable = [m for m in metrics if not (m in DENSITY_METRICS and not get_family(other_cfg.estimator).has_density)]
+    family = get_family(other_cfg.estimator)
+    # the main truth's set keys, and null for keys only the compare recipe sets (short run-dir names); a
+    # whole-run family draws its own data (its shared keys) and evaluates itself: no truth, no eval sizes
+    truth, sizes = [], []
+    if family.fits_truth:
+        truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
+        truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
+        sizes = [f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}"]
+    usable = [m for m in metrics if not (m in DENSITY_METRICS and not family.has_density)
+              and not (family.metric_needs and family.metric_needs(other_cfg, m))]
     if not usable:
         raise ConfigError(f"rates.compare: recipe {other!r} can give none of the metrics {metrics}")
-    return [*truth, f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}",
-            f"eval.metrics=[{','.join(usable)}]"]
+    return [*truth, *_shared_section_keys(cfg, other_cfg), *sizes, f"eval.metrics=[{','.join(usable)}]"]
+
+
+def _shared_section_keys(cfg, other_cfg) -> list[str]:
+    """The main recipe's values of its family's `Family.shared_keys` (what draws a whole-run family's
+    data), for a compare recipe of the same family: its data are then the main recipe's, whatever the
+    command line changed."""
+    family = get_family(cfg.estimator)
+    if other_cfg.estimator != cfg.estimator or not family.shared_keys:
+        return []
+    main, own = cfg[family.section], other_cfg[family.section]
+    # only the values the compare recipe does not already have (its run directories are named by them)
+    return [f"{family.section}.{k}={'null' if main[k] is None else main[k]}" for k in family.shared_keys
+            if main[k] != own[k]]
 
 
 def _metrics(cfg) -> list[str]:
