@@ -24,7 +24,7 @@ FLOORS = {
     "genlab.distributions": 2, "genlab.theory": 2, "genlab.kernels": 2, "genlab.nn": 2, "genlab.training": 2,
     "genlab.plots": 2,
     "genlab": 3,   # the package's face: re-exports the interface (core) and register_truth (distributions)
-    "genlab.baselines": 3, "genlab.diffusion": 3, "genlab.gan": 3, "genlab.icl": 3,
+    "genlab.baselines": 3, "genlab.diffusion": 3, "genlab.gan": 3, "genlab.icl": 3, "genlab.regression": 3,
     "genlab.families": 4, "genlab.plugins": 4,
     "genlab.config": 5,
     "genlab.run": 6,
@@ -33,7 +33,7 @@ FLOORS = {
 }
 #: the floors that must not name a family (`genlab.core.family.Family` answers for it)
 FAMILY_FREE = ("genlab/run", "genlab/sweep")
-FAMILY_NAMES = ("empirical", "kde", "diffusion", "gan", "icl")
+FAMILY_NAMES = ("empirical", "kde", "diffusion", "gan", "icl", "regression")
 #: the longest function the run, sweep and command-line floors may hold (issue 16: about 60 lines)
 MAX_FUNCTION_LINES = 60
 

@@ -113,7 +113,8 @@ class RunSettings:
 
     #: the recipe's name (each recipe sets it): names the default out_dir, a sweep's directory and plot titles
     name: str = "unnamed"
-    #: the estimator family: empirical, kde, diffusion, gan, icl, or one a plugin registers (`genlab.families`)
+    #: the estimator family: empirical, kde, diffusion, gan, icl, regression, or one a plugin registers
+    #: (`genlab.families`)
     estimator: str = "kde"
     #: training size: the estimator sees n points of the truth (an ICL run draws fresh prompts instead)
     n: int = 1000

@@ -58,7 +58,7 @@ PLUGIN_CHECKS = {
     "gaussfit.shrinkage=2": "gaussfit.shrinkage must be in [0, 1], got 2.0",
     "truth.shfit=1": "unknown config key 'truth.shfit'",
     "n=1": "n must be at least 2 for estimator 'gaussfit' (a covariance needs two points), got 1",
-    "estimator=vae": "estimator must be one of empirical, kde, diffusion, gan, icl, gaussfit; got 'vae'",
+    "estimator=vae": "estimator must be one of empirical, kde, diffusion, gan, icl, regression, gaussfit; got 'vae'",
 }
 _CHECK_SCRIPT = """
 import json, sys

@@ -18,13 +18,14 @@ from genlab.run.pipeline import run
 def test_the_unknown_estimator_error_lists_every_registered_family():
     with pytest.raises(ValueError) as info:
         get_family("vae")
-    assert str(info.value) == "estimator must be one of empirical, kde, diffusion, gan, icl; got 'vae'"
+    assert str(info.value) == "estimator must be one of empirical, kde, diffusion, gan, icl, regression; got 'vae'"
 
 
 def test_the_family_sections_are_the_run_configs_family_fields():
     schema = {f.name for f in fields(run_schema())}
-    assert set(family_sections()) == {"kde", "diffusion", "gan", "icl"} and set(family_sections()) <= schema
-    assert [get_family(n).has_density for n in family_names()] == [False, True, True, False, False]
+    assert set(family_sections()) == {"kde", "diffusion", "gan", "icl", "regression"}
+    assert set(family_sections()) <= schema
+    assert [get_family(n).has_density for n in family_names()] == [False, True, True, False, False, False]
 
 
 def test_a_family_is_fitted_or_whole_and_is_registered_once():
