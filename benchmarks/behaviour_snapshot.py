@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = sorted(p.stem for p in (ROOT / "recipes" / "recipe").glob("*.yaml"))
 
@@ -46,8 +48,8 @@ def _recipe_test_sizes() -> tuple[dict, dict]:
 
 TINY, TINY_RECIPE = _recipe_test_sizes()
 
-#: the family of each recipe, by its file name's prefix
-FAMILY = {r: r.split("_")[0] for r in RECIPES}
+#: the family of each recipe: its ``estimator:`` (a recipe's name need not start with it: ntk_lazy, lazy_alpha)
+FAMILY = {r: yaml.safe_load((ROOT / "recipes" / "recipe" / f"{r}.yaml").read_text())["estimator"] for r in RECIPES}
 #: one toy sweep per family: (recipe, sweep overrides); the diffusion one is replica-batched (rates.replicas=auto)
 SWEEPS = {
     "empirical": ("empirical_uniform", ["rates.n=[16,32]"]),
