@@ -28,6 +28,7 @@ from genlab.diffusion.processes import PROCESSES, Process, make_process
 from genlab.diffusion.samplers import GRIDS, SAMPLERS
 from genlab.core.validation import check_in, check_positive, check_positive_int, in_section
 from genlab.nn.mlp import ACTIVATIONS
+from genlab.nn.scaling import SCALINGS
 from genlab.training.optim import OptimConfig
 
 __all__ = ["DiffusionConfig", "SCORES"]
@@ -99,6 +100,15 @@ class DiffusionConfig(OptimConfig):
     time_embed_dim: int = 64
     #: the MLP's activation: silu, relu, gelu or tanh
     activation: str = "silu"
+    #: how the MLP's layers scale with the width (nn/scaling.py): standard (PyTorch's nn.Linear), ntk
+    #: (Jacot et al. 2018's network, effective weights N(0, 1/fan_in), stored so that Adam at lr ~
+    #: 1/sqrt(width) keeps every layer lazy) or mean_field (muP: readout multiplier 1/width, Adam's rate
+    #: per layer as Yang et al. 2022, Table 3, so lr transfers across widths)
+    network_scaling: str = "standard"
+    #: report weight_movement (||W - W_0||_F / ||W_0||_F pooled over layers) and weight_movement_spectral
+    #: (the largest layer's ||W - W_0||_2 / ||W_0||_2) of the scored (EMA) network against its init
+    #: (nn/scaling.py): both small in the lazy regime (Chizat, Oyallon & Bach 2019)
+    weight_movement: bool = False
     # loss (loss.py)
     #: law of the training times on [t0, T]: uniform in t, logsnr (log-SNR uniform: with weighting=eps
     #: the ELBO weighting, Kingma et al. 2021), or edm (log-normal sigma, Karras et al. 2022)
@@ -176,6 +186,7 @@ class DiffusionConfig(OptimConfig):
         if int(self.depth) < 0:
             raise ValueError(f"depth must be >= 0, got {self.depth}")
         check_in("activation", self.activation, sorted(ACTIVATIONS))
+        check_in("network_scaling", self.network_scaling, SCALINGS)
         check_in("time_sampling", self.time_sampling, TIME_SAMPLING)
         check_in("weighting", self.weighting, WEIGHTINGS)
         check_in("sampler", self.sampler, list(SAMPLERS))

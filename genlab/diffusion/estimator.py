@@ -33,11 +33,12 @@ from genlab.diffusion.reference import (EmpiricalOptimalScore, KDEScore, OracleS
 from genlab.diffusion.sampler_law import LAW_SAMPLERS, ode_sampler_with_log_prob
 from genlab.diffusion.samplers import make_sampler, time_grid
 from genlab.nn.mlp import TimeMLP
+from genlab.nn.scaling import weight_movement
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import train
 from genlab.core.validation import check_in, check_points, check_positive_int
 
-__all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_model",
+__all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_mlp", "score_model",
            "train_batch_size", "train_stats"]
 
 
@@ -90,6 +91,13 @@ class DiffusionModel:
             self._score64 = copy.deepcopy(self.score_model).double()
         return self._score64.score(z.to(torch.float64), t)
 
+    def _differentiable_score(self):
+        """``score_z64``, or the reference score itself where it gives its Jacobian in closed form
+        (``score_and_jacobian``: the same values, with no backward passes through n training points)."""
+        if hasattr(self.reference, "score_and_jacobian"):
+            return self.reference
+        return self.score_z64
+
     # -- public API ---------------------------------------------------------------
     @torch.no_grad()
     def sample(self, m: int, generator: Optional[torch.Generator] = None,
@@ -118,7 +126,8 @@ class DiffusionModel:
         g = generator or make_generator(derive_seed(self.seed, "sample"), self.device)
         x_T = self.process.prior_sample(m, self.dim, g, dtype=torch.float64, device=self.device)
         ts = time_grid(self.process, self.cfg.sampler_steps, kind=self.cfg.grid)
-        z, log_q = ode_sampler_with_log_prob(self.score_z64, x_T, ts, self.process, method=self.cfg.sampler)
+        z, log_q = ode_sampler_with_log_prob(self._differentiable_score(), x_T, ts, self.process,
+                                             method=self.cfg.sampler)
         x = self.from_z(z.cpu())
         self._last_samples = x
         return x, log_q.cpu() - torch.log(self.scale).sum()
@@ -133,7 +142,7 @@ class DiffusionModel:
         z = self.to_z(x.cpu()).to(self.device)
         # a network in cfg.likelihood_dtype (float32: its own precision); a reference score in float64
         fp32 = self.reference is None and self.cfg.likelihood_dtype == "float32"
-        lp = ode_log_prob(self.score_z if fp32 else self.score_z64, z, self.process,
+        lp = ode_log_prob(self.score_z if fp32 else self._differentiable_score(), z, self.process,
                           n_steps=self.cfg.likelihood_steps, method=self.cfg.likelihood_method,
                           grid=self.cfg.grid, trace=self.cfg.trace, n_probes=self.cfg.n_probes, generator=g,
                           dtype=torch.float32 if fp32 else torch.float64)
@@ -215,8 +224,10 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     t_start = time.perf_counter()
     res = train(model, step_fn, cfg, generators={"train": g}, checkpoint_dir=checkpoint_dir,
                 progress=progress, desc="diffusion", fused=True)
-    return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema,
-                          train_stats=train_stats(res.losses, res.steps_per_s, t_start))
+    stats = train_stats(res.losses, res.steps_per_s, t_start)
+    if cfg.weight_movement:
+        stats.update(weight_movement(res.ema.net, score_network(cfg, d, seed=seed)))
+    return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema, train_stats=stats)
 
 
 def standardisation(cfg: DiffusionConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -229,8 +240,14 @@ def standardisation(cfg: DiffusionConfig, x: torch.Tensor) -> tuple[torch.Tensor
 
 def score_network(cfg: DiffusionConfig, d: int, *, seed: int) -> TimeMLP:
     """The configured network, its weights drawn from ``derive_seed(seed, "init")``."""
-    return TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
-                   generator=make_generator(derive_seed(seed, "init")))
+    return score_mlp(cfg, d, generator=make_generator(derive_seed(seed, "init")))
+
+
+def score_mlp(cfg: DiffusionConfig, d: int, *, generator: torch.Generator,
+              replicas: Optional[int] = None) -> TimeMLP:
+    """The configured MLP (width, depth, embedding, activation, network_scaling), drawn from ``generator``."""
+    return TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation, replicas=replicas,
+                   generator=generator, scaling=cfg.network_scaling)
 
 
 def score_model(cfg: DiffusionConfig, process, net, x: torch.Tensor) -> ScoreModel:

@@ -93,22 +93,63 @@ class _SmoothedEmpirical:
         tt = _times(t, n)
         out = torch.empty_like(xd)
         for i in range(0, n, self.chunk):
-            xb, tb = xd[i:i + self.chunk], tt[i:i + self.chunk]
-            a = self.process.alpha(tb)[:, None]                             # (b, 1)
-            v = self.variance(a, self.process.sigma(tb)[:, None])           # (b, 1)
-            # ||x - a y||^2 for every training point y, (b, n_train)
-            d2 = ((xb ** 2).sum(-1, keepdim=True) - 2 * a * (xb @ self.x_train.T)
-                  + a ** 2 * (self.x_train ** 2).sum(-1)[None]).clamp_min(0.0)
-            logk = -0.5 * d2 / v
-            w = torch.softmax(logk, dim=1)
-            score = (a * (w @ self.x_train) - xb) / v                       # grad p / p
-            rho = self.rho(tb)
-            if rho > 0:
-                logp = (torch.logsumexp(logk, 1) - math.log(self.x_train.shape[0])
-                        - 0.5 * d * torch.log(2 * math.pi * v[:, 0]))
-                score = score * torch.exp((logp - math.log(rho)).clamp(max=0.0))[:, None]
-            out[i:i + self.chunk] = score
+            a, v, logk, w, score = self._chunk(xd[i:i + self.chunk], tt[i:i + self.chunk])
+            out[i:i + self.chunk] = self._floored(score, logk, v, tt[i:i + self.chunk])[0]
         return out.to(x.dtype)
+
+    @torch.no_grad()
+    def score_and_jacobian(self, x: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""s(x, t) (B, d) and its Jacobian ds_i/dx_j (B, d, d) in closed form, float64, no backward pass.
+
+        With w = softmax(-||x - alpha x_i||^2 / (2 v)) and s = (alpha sum_i w_i x_i - x) / v,
+        ds/dx = (alpha^2 / v^2) Cov_w(x_i) - I / v (the posterior covariance of x0 given x_t,
+        Tweedie's second-order formula; Efron 2011).  Under the density floor, where p < rho the
+        score is (p / rho) s and its Jacobian (p / rho) (ds/dx + s s^T).  The likelihood's exact
+        trace and the sampler's law ask for it (`genlab.diffusion.sampler_law.score_jacobian`) in
+        place of d backward passes through the n-point softmax.
+        """
+        xd = x.to(torch.float64)
+        n, d = xd.shape
+        tt = _times(t, n)
+        s_out = torch.empty_like(xd)
+        j_out = torch.empty(n, d, d, dtype=torch.float64, device=xd.device)
+        outer = (self.x_train[:, :, None] * self.x_train[:, None, :]).reshape(-1, d * d)  # (n_train, d^2)
+        eye = torch.eye(d, dtype=torch.float64, device=xd.device)
+        for i in range(0, n, self.chunk):
+            tb = tt[i:i + self.chunk]
+            a, v, logk, w, score = self._chunk(xd[i:i + self.chunk], tb)
+            mean = w @ self.x_train                                             # (b, d)
+            cov = (w @ outer).reshape(-1, d, d) - mean[:, :, None] * mean[:, None, :]
+            jac = (a ** 2 / v ** 2)[:, :, None] * cov - eye / v[:, :, None]     # (b, d, d)
+            score, factor = self._floored(score, logk, v, tb)
+            if factor is not None:  # where p < rho: d[(p / rho) s] = (p / rho) (ds + s s^T)
+                floored = (factor < 1.0)[:, None, None]
+                base = jac + (score / factor[:, None])[:, :, None] * (score / factor[:, None])[:, None, :]
+                jac = torch.where(floored, factor[:, None, None] * base, jac)
+            s_out[i:i + self.chunk], j_out[i:i + self.chunk] = score, jac
+        return s_out.to(x.dtype), j_out.to(x.dtype)
+
+    def _chunk(self, xb: torch.Tensor, tb: torch.Tensor):
+        """alpha (b, 1), v (b, 1), log-kernels (b, n_train), weights (b, n_train) and the unfloored score (b, d)."""
+        a = self.process.alpha(tb)[:, None]                                 # (b, 1)
+        v = self.variance(a, self.process.sigma(tb)[:, None])               # (b, 1)
+        # ||x - a y||^2 for every training point y, (b, n_train)
+        d2 = ((xb ** 2).sum(-1, keepdim=True) - 2 * a * (xb @ self.x_train.T)
+              + a ** 2 * (self.x_train ** 2).sum(-1)[None]).clamp_min(0.0)
+        logk = -0.5 * d2 / v
+        w = torch.softmax(logk, dim=1)
+        return a, v, logk, w, (a * (w @ self.x_train) - xb) / v             # grad p / p
+
+    def _floored(self, score, logk, v, tb):
+        """The score times min(p / rho, 1) where a density floor rho > 0 is set, and that factor (b,) (else None)."""
+        rho = self.rho(tb)
+        if not rho > 0:
+            return score, None
+        d = score.shape[1]
+        logp = (torch.logsumexp(logk, 1) - math.log(self.x_train.shape[0])
+                - 0.5 * d * torch.log(2 * math.pi * v[:, 0]))
+        factor = torch.exp((logp - math.log(rho)).clamp(max=0.0))
+        return score * factor[:, None], factor
 
 
 class EmpiricalOptimalScore(_SmoothedEmpirical):

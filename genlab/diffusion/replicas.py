@@ -26,11 +26,11 @@ import torch
 
 from genlab.core.device import available_memory_bytes, resolve_device
 from genlab.diffusion.config import DiffusionConfig
-from genlab.diffusion.estimator import (DiffusionModel, score_model, score_network, standardisation,
+from genlab.diffusion.estimator import (DiffusionModel, score_mlp, score_model, score_network, standardisation,
                                         train_batch_size, train_stats)
 from genlab.diffusion.loss import draw_dsm_noise, dsm_loss_per_sample, times_from_uniform
-from genlab.nn.mlp import TimeMLP
 from genlab.nn.replicas import replica, stack_replicas
+from genlab.nn.scaling import weight_movement
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import train
 from genlab.core.validation import check_points
@@ -108,8 +108,7 @@ def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor
     zs = [((x - sh) / sc).to(torch.float32).to(device) for x, (sh, sc) in zip(xs, coords)]
     nets = [score_network(cfg, d, seed=s) for s in seeds]
     throwaway = make_generator(0)  # the batched init is overwritten by the stacked replicas
-    batched = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation, replicas=R,
-                      generator=throwaway)
+    batched = score_mlp(cfg, d, generator=throwaway, replicas=R)
     model = score_model(cfg, process, stack_replicas(nets, batched), xs[0]).to(device)
     gens = [make_generator(derive_seed(s, "train"), device) for s in seeds]
 
@@ -129,11 +128,12 @@ def fit_diffusion_replicas(cfg: DiffusionConfig, x_trains: Sequence[torch.Tensor
                 progress=progress, desc=f"diffusion x{R}", replicas=R, fused=True)
     models = []
     for r, (x, (shift, scale), s) in enumerate(zip(xs, coords, seeds)):
-        single = TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation,
-                         generator=throwaway).to(device)
+        single = replica(res.ema.net, r, score_mlp(cfg, d, generator=throwaway).to(device))
         stats = train_stats(res.losses[:, r], res.steps_per_s, t_start)
         stats["train_replicas"] = R
+        if cfg.weight_movement:
+            stats.update(weight_movement(single, nets[r]))
         models.append(DiffusionModel(cfg, process, shift, scale, x, seed=s,
-                                     score_model=score_model(cfg, process, replica(res.ema.net, r, single), x),
+                                     score_model=score_model(cfg, process, single, x),
                                      train_stats=stats))
     return models

@@ -40,7 +40,11 @@ LAW_SAMPLERS = ("ode_euler", "ode_heun")
 
 
 def score_jacobian(score_fn, x: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """s(x, t) (B, d) and its Jacobian ds_i/dx_j (B, d, d), by d backward passes."""
+    """s(x, t) (B, d) and its Jacobian ds_i/dx_j (B, d, d), by d backward passes, or in closed form where
+    ``score_fn`` has a ``score_and_jacobian`` method (the smoothed-empirical scores of reference.py)."""
+    closed = getattr(score_fn, "score_and_jacobian", None)
+    if closed is not None:
+        return closed(x.detach(), t)
     with torch.enable_grad():
         xg = x.detach().requires_grad_(True)
         s = score_fn(xg, t)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from genlab.nn.embedding import SinusoidalEmbedding
-from genlab.nn.linear import ReplicaLinear
+from genlab.nn.scaling import SCALINGS, make_linear
 from genlab.core.validation import check_in, check_positive_int
 
 __all__ = ["TimeMLP", "ACTIVATIONS"]
@@ -36,6 +36,11 @@ class TimeMLP(nn.Module):
         x (R, B, d), tau (R, B) -> (R, B, d).
     generator : torch.Generator or None
         Source of the initial weights.
+    scaling : str
+        How the layers scale with the width (`genlab.nn.scaling`): standard (PyTorch's nn.Linear),
+        ntk (Jacot et al. 2018) or mean_field (muP's readout and Adam rule, Yang et al. 2022).
+        x_in and time_in are its input layers, time_out and ``hidden`` its hidden ones, ``out``
+        its output layer.
 
     Shapes: x (B, d), tau (B,) -> (B, d).  tau may be any shape that broadcasts to x's batch
     shape ((), (1,), (R, 1) for one noise level per replica, ...): the time branch then runs once
@@ -48,7 +53,7 @@ class TimeMLP(nn.Module):
 
     def __init__(self, dim: int, width: int = 256, depth: int = 2, time_embed_dim: int = 64,
                  activation: str = "silu", replicas: int | None = None,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, scaling: str = "standard"):
         super().__init__()
         self.dim = check_positive_int("dim", dim)
         width = check_positive_int("width", width)
@@ -56,14 +61,15 @@ class TimeMLP(nn.Module):
         if depth < 0:
             raise ValueError(f"depth must be >= 0, got {depth}")
         check_in("activation", activation, sorted(ACTIVATIONS))
+        self.scaling = check_in("scaling", scaling, SCALINGS)
         self.replicas = replicas
-        lin = lambda i, o: ReplicaLinear(i, o, replicas, generator)  # noqa: E731
+        lin = lambda kind, i, o: make_linear(scaling, kind, i, o, replicas, generator)  # noqa: E731
         self.embed = SinusoidalEmbedding(time_embed_dim)
-        self.time_in = lin(time_embed_dim, width)
-        self.time_out = lin(width, width)
-        self.x_in = lin(dim, width)
-        self.hidden = nn.ModuleList([lin(width, width) for _ in range(depth)])
-        self.out = lin(width, dim)
+        self.time_in = lin("input", time_embed_dim, width)
+        self.time_out = lin("hidden", width, width)
+        self.x_in = lin("input", dim, width)
+        self.hidden = nn.ModuleList([lin("hidden", width, width) for _ in range(depth)])
+        self.out = lin("output", width, dim)
         self.act = ACTIVATIONS[activation]()
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,8 @@ TINY = {
     "gan": ["n=64", "eval.m=64", "eval.reps=2", "gan.steps=3", "gan.batch_size=16", "gan.g_width=8",
             "gan.d_width=8", "gan.monitor_every=2", "gan.monitor_m=32", "gan.checkpoint_every=2"],
     "icl": ["icl.steps=2", "icl.eval_prompts=1280", "icl.n_boot=50", "icl.bayes_mc=2000"],
+    "regression": ["n=40", "regression.steps=3", "regression.eval_every=1", "regression.test_points=200",
+                   "regression.kernel_points=8"],
 }
 # Recipes that need more than their family's toy sizes: the oracle's exact sampler law is only
 # defined once the Heun steps stop folding space (64 steps on its mixture).
@@ -33,8 +35,10 @@ TINY_RECIPE = {"diffusion_oracle": ["diffusion.sampler_steps=64"]}
 def test_there_are_recipes_for_every_issue_so_far():
     assert {"empirical_gmm", "empirical_uniform", "kde_gmm", "kde_smooth", "diffusion_gmm",
             "icl_lsa", "icl_noisy", "icl_linear", "icl_task_diversity",
-            "diffusion_smooth", "diffusion_subspace", "diffusion_oracle",
-            "gan_ring", "gan_grid", "gan_gmm", "gan_smooth"} <= set(available_recipes())
+            "diffusion_smooth", "diffusion_subspace", "diffusion_oracle", "diffusion_lazy",
+            "gan_ring", "gan_grid", "gan_gmm", "gan_smooth",
+            "regression_smooth", "regression_subspace", "ntk_lazy", "meanfield_single_index", "lazy_alpha",
+            } <= set(available_recipes())
 
 
 @pytest.mark.parametrize("recipe", available_recipes())
@@ -53,12 +57,14 @@ def test_recipe_runs_at_toy_size(recipe, tmp_path):
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written == json.loads(json.dumps(result.metrics))
     assert (tmp_path / "config.yaml").is_file()
-    if family != "icl":
-        assert (tmp_path / "samples.npz").is_file() and (tmp_path / "samples.png").is_file()
+    if family == "icl":
+        assert (tmp_path / "icl.png").is_file()
+    else:
+        picture = "regression.png" if family == "regression" else "samples.png"
+        assert (tmp_path / picture).is_file()
+        assert family == "regression" or (tmp_path / "samples.npz").is_file()
         for metric in cfg.eval.metrics:
             assert metric in written and f"{metric}_floor" in written
-    else:
-        assert (tmp_path / "icl.png").is_file()
     if family == "gan":
         assert (tmp_path / "training.png").is_file() and (tmp_path / "checkpoints" / "last.pt").is_file()
 

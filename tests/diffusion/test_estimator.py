@@ -40,7 +40,8 @@ def test_structured_config_roundtrip():
 @pytest.mark.parametrize("field,value,msg", [
     ("t0", 0.0, "t0 must satisfy"), ("t0", 6.0, "t0 must satisfy"), ("sampler", "plms", "sampler must be one of"),
     ("target", "v", "target must be one of"), ("process", "vpsde", "process must be one of"),
-    ("trace", "skilling", "trace must be one of")])
+    ("trace", "skilling", "trace must be one of"),
+    ("network_scaling", "mup", "network_scaling must be one of standard, ntk, mean_field; got 'mup'$")])
 def test_bad_config(field, value, msg):
     with pytest.raises(ValueError, match=f"^diffusion\\.{msg}") as e:
         DiffusionConfig(**{field: value}).validate()

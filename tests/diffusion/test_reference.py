@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -68,3 +70,51 @@ def test_kde_score_h0_is_empirical_optimal(mixture):
     ref = (a * w @ x_train - x) / v
     assert torch.allclose(KDEScore(x_train, p, h=h, rho=0.0)(x, t), ref, atol=1e-12)
     assert lam.isfinite()
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, p: EmpiricalOptimalScore(x, p, chunk=7),
+    lambda x, p: KDEScore(x, p, h=0.2, chunk=7),
+    # a floor high enough that part of the points sit under it (p < rho), where the factor p / rho acts
+    lambda x, p: KDEScore(x, p, h=0.2, rho=0.05, chunk=7),
+])
+@pytest.mark.parametrize("t", [1e-3, 0.1, 2.0])
+def test_closed_form_jacobian_equals_autograd(mixture, make, t):
+    """score_and_jacobian (Tweedie: (alpha^2 / v^2) Cov_w - I / v, and the floor's (p / rho)(J + s s^T))
+    against the d backward passes it replaces; both float64, the covariance formed as E[x x^T] - m m^T,
+    whose rounding is about eps |x|^2 alpha^2 / v^2 = 1e-16 x 10 / (2e-3)^2 ~ 3e-10 at t = 1e-3, so
+    1e-8 relative to the Jacobian's size 1/v."""
+    from genlab.diffusion.sampler_law import score_jacobian
+
+    p = VPOrnsteinUhlenbeck()
+    x_train = mixture.sample(40, torch.Generator().manual_seed(0))
+    ref = make(x_train, p)
+    x = p.marginal(mixture, t).sample(30, torch.Generator().manual_seed(1))
+    x = torch.cat([x, 3 * torch.randn(10, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))])
+    s, jac = ref.score_and_jacobian(x, t)
+    s_auto, jac_auto = score_jacobian(lambda y, tt: ref(y, tt), x, t)   # a lambda hides the closed form
+    size = 1.0 / float(p.sigma(t)) ** 2
+    assert torch.equal(s, ref(x, t))
+    assert torch.allclose(s, s_auto, rtol=0, atol=0)
+    assert torch.allclose(jac, jac_auto, rtol=1e-8, atol=1e-8 * size)
+    if getattr(ref, "_rho", 0) > 0:   # the floor acts on some of the points and not on others
+        a, v = float(p.alpha(t)), float(p.sigma(t)) ** 2 + float(p.alpha(t)) ** 2 * ref.h ** 2
+        dens = torch.exp(-0.5 * torch.cdist(x, a * x_train) ** 2 / v).mean(1) / (2 * math.pi * v)
+        assert (dens < ref._rho).any() and (dens > ref._rho).any()
+
+
+def test_a_reference_models_log_density_is_the_autograd_ones(mixture):
+    """DiffusionModel.log_prob hands a smoothed-empirical reference its closed-form Jacobian; the
+    log-density equals the one through d backward passes up to the Jacobian's rounding (1e-8 relative
+    above, integrated over the path: 1e-8 in log p)."""
+    from genlab.diffusion import DiffusionConfig, fit_diffusion
+    from genlab.diffusion.likelihood import ode_log_prob
+
+    x = mixture.sample(50, torch.Generator().manual_seed(0))
+    y = mixture.sample(20, torch.Generator().manual_seed(1))
+    for score in ("kde", "empirical_optimal"):
+        cfg = DiffusionConfig(score=score, likelihood_steps=6)
+        model = fit_diffusion(cfg, x, seed=0)
+        auto = ode_log_prob(lambda z, t: model.score_z64(z, t), model.to_z(y), model.process, n_steps=6,
+                            method=cfg.likelihood_method, grid=cfg.grid) - torch.log(model.scale).sum()
+        assert torch.allclose(model.log_prob(y), auto, rtol=0, atol=1e-8)

@@ -37,6 +37,9 @@ def _flat(model) -> torch.Tensor:
     # the EDM time law and weighting, the eps target, no clipping, no EMA
     DiffusionConfig(width=16, depth=1, steps=30, batch_size=48, time_sampling="edm", weighting="edm",
                     target="eps", grad_clip=None, ema_decay=0.0),
+    # the NTK and mean-field (muP) scalings (issue 17), with the weight movement reported
+    DiffusionConfig(width=32, depth=1, steps=30, batch_size=64, network_scaling="ntk", weight_movement=True),
+    DiffusionConfig(width=32, depth=1, steps=30, batch_size=64, network_scaling="mean_field", weight_movement=True),
 ])
 def test_each_replica_equals_its_fit_alone(cfg):
     xs, seeds = _data([100, 300, 64]), [3, 4, 5]     # different n, one minibatch size
@@ -46,6 +49,10 @@ def test_each_replica_equals_its_fit_alone(cfg):
         assert torch.allclose(_flat(m), _flat(alone), rtol=0, atol=1e-5)
         assert m.train_stats["train_loss_final"] == pytest.approx(alone.train_stats["train_loss_final"], rel=1e-5)
         assert m.train_stats["train_replicas"] == 3
+        for key in ("weight_movement", "weight_movement_spectral"):
+            assert (key in m.train_stats) == cfg.weight_movement
+            if cfg.weight_movement:  # float32 weights equal to 1e-5 move the ratio by about 1e-5 / ||W_0||
+                assert m.train_stats[key] == pytest.approx(alone.train_stats[key], rel=1e-4)
         assert torch.equal(m.shift, alone.shift) and torch.equal(m.scale, alone.scale)
         z = torch.randn(20, 2, dtype=torch.float64)
         assert torch.allclose(m.score_z(z, 0.1), alone.score_z(z, 0.1), atol=1e-4)
