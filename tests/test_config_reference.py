@@ -39,7 +39,8 @@ def test_every_schema_key_has_a_row_and_a_meaning():
     assert sorted(rows) == sorted(schema) and len(rows) == len(schema)
     for key, row in rows.items():
         assert row.meaning.strip(), key
-    assert [s.prefix for s in ref.sections()] == ["", "truth", "eval", "rates", "kde", "diffusion", "gan", "icl"]
+    assert [s.prefix for s in ref.sections()] == ["", "truth", "eval", "rates", "kde", "diffusion", "gan", "icl",
+                                                  "regression"]
 
 
 def test_rendered_defaults_are_the_schemas():
