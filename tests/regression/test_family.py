@@ -100,3 +100,11 @@ def test_compare_recipes_take_the_main_recipes_target_and_drop_metrics_they_cann
     krr = compare_overrides(compose_config(["recipe=meanfield_single_index"]), "meanfield_single_index_krr",
                             ["excess_risk", "alignment"])
     assert "eval.metrics=[excess_risk]" in krr
+
+
+def test_the_theory_floor_names_the_same_parametrisations_as_the_networks():
+    # genlab.theory (floor 2) may not import genlab.regression (floor 3): its copy is held equal here
+    from genlab.regression.networks import PARAMETRISATIONS
+    from genlab.theory.regression import PARAMETRISATIONS as THEORY_PARAMETRISATIONS
+
+    assert THEORY_PARAMETRISATIONS == PARAMETRISATIONS
