@@ -21,21 +21,9 @@ import time
 
 import torch
 
+from bench_replicas import matmul_peak  # this folder is on sys.path
 from genlab.regression.networks import DeepReLUNet, TwoLayerNet
 from genlab.regression.train import train_regression
-
-
-def matmul_peak(threads: int, size: int = 1024, reps: int = 10) -> float:
-    """GFLOP/s of a float64 (size x size) @ (size x size) product, best of ``reps``."""
-    torch.set_num_threads(threads)
-    a, b = torch.randn(size, size, dtype=torch.float64), torch.randn(size, size, dtype=torch.float64)
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * size ** 3 / best / 1e9
 
 
 def _two_layer_flops(n: int, dim: int, m: int) -> float:
@@ -79,7 +67,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, torch.get_num_threads()])
     args = ap.parse_args()
     for threads in dict.fromkeys(args.threads):
-        peak = matmul_peak(threads)
+        peak = matmul_peak(1024, reps=10, threads=threads, dtype=torch.float64)
         print(f"threads {threads}: float64 matmul peak {peak:.1f} GFLOP/s")
         for name in ("two_layer", "mf_single", "deep"):
             rate, gflops = loop_rate(name, threads, args.steps)

@@ -26,12 +26,14 @@ from genlab.diffusion.replicas import fit_diffusion_replicas
 from genlab.distributions import make_truth
 
 
-def matmul_peak(size: int = 2048, reps: int = 5, threads: int | None = None) -> float:
-    """fp32 GFLOP/s of a size^3 matrix product (best of ``reps``) on ``threads`` (default: torch's) threads."""
+def matmul_peak(size: int = 2048, reps: int = 5, threads: int | None = None,
+                dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of a size^3 matrix product in ``dtype`` (best of ``reps``) on ``threads`` (default: torch's)
+    threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        a, b = torch.randn(size, size), torch.randn(size, size)
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
         a @ b
         best = float("inf")
         for _ in range(reps):
