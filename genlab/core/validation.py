@@ -16,6 +16,7 @@ __all__ = [
     "check_positive_int",
     "check_positive",
     "check_nonnegative",
+    "check_open_unit",
     "check_real",
     "check_finite",
     "check_in",
@@ -64,6 +65,17 @@ def check_nonnegative(name: str, value: Any) -> float:
     v = _as_float(name, value)
     if not v >= 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return v
+
+
+def check_open_unit(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise unless it is a number strictly between 0 and 1 (a fraction, a level)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
     return v
 
 

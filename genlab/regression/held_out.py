@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 
-from genlab.core.validation import check_positive_int
+from genlab.core.validation import check_open_unit, check_positive_int
 
 __all__ = ["held_out_split", "select_by_held_out"]
 
@@ -46,12 +46,7 @@ def held_out_split(n: int, *, fraction: float = 0.2, generator: torch.Generator 
     n = check_positive_int("n", n)
     if n < 2:
         raise ValueError(f"n must be >= 2 to hold out a point and keep one, got {n}")
-    try:
-        frac = float(fraction)
-    except (TypeError, ValueError):
-        frac = math.nan
-    if isinstance(fraction, bool) or not 0.0 < frac < 1.0:
-        raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+    frac = check_open_unit("fraction", fraction)
     n_val = min(max(round(frac * n), 1), n - 1)
     perm = torch.randperm(n, generator=generator)
     return perm[n_val:].sort().values, perm[:n_val].sort().values

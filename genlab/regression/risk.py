@@ -18,20 +18,10 @@ from typing import Callable
 import torch
 from scipy import stats
 
-from genlab.core.validation import check_positive_int
+from genlab.core.validation import check_open_unit, check_positive_int
 from metrics.estimate import Estimate
 
 __all__ = ["excess_risk"]
-
-
-def _check_level(level) -> float:
-    try:
-        v = float(level)
-    except (TypeError, ValueError):
-        v = math.nan
-    if isinstance(level, bool) or not 0.0 < v < 1.0:
-        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-    return v
 
 
 def _squared_errors(predict, target, x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +79,7 @@ def excess_risk(predict: Callable[[torch.Tensor], torch.Tensor], target, m: int,
     m = check_positive_int("m", m)
     if m < 2:
         raise ValueError(f"m must be >= 2 (a standard error needs two points), got {m}")
-    level = _check_level(level)
+    level = check_open_unit("level", level)
     batch = check_positive_int("batch", batch)
     errors = torch.empty(m, dtype=torch.float64)
     with torch.no_grad():
