@@ -23,10 +23,6 @@ def needs(metric: str, r) -> str | None:
         return f"regression.model=two_layer, got {r.model}"
     if metric in ("flow_gap", "loss_rate_ratio") and not r.flow_reference:
         return "regression.flow_reference=true (the NTK gradient-flow reference)"
-    if metric in ("flow_gap", "loss_rate_ratio") and r.optimizer != "gd":
-        return f"regression.optimizer=gd (the flow is the limit of full-batch gradient descent), got {r.optimizer}"
-    if metric in ("flow_gap", "loss_rate_ratio") and r.early_stopping:
-        return "regression.early_stopping=false (the flow is compared at the network's own training time)"
     if metric == "twin_distance" and not r.twin:
         return "regression.twin=true (a second, independently initialised network)"
     if metric == "alignment" and r.target != "single_index":

@@ -147,6 +147,10 @@ class RegressionConfig(OptimConfig):
         if self.checkpoint_every:
             raise ValueError(f"checkpoint_every must be 0 (a regression run is not checkpointed), "
                              f"got {self.checkpoint_every}")
+        if self.flow_reference and (self.optimizer != "gd" or self.early_stopping):
+            raise ValueError(f"flow_reference needs optimizer=gd and early_stopping=false (the infinite-width "
+                             f"network is compared after the network's own number of full-batch steps, on all n "
+                             f"points), got optimizer={self.optimizer}, early_stopping={self.early_stopping}")
         if self.optimizer == "gd" and self.batch_size:
             raise ValueError(f"batch_size must be 0 with optimizer=gd (full-batch gradient descent; sgd takes "
                              f"minibatches), got {self.batch_size}")

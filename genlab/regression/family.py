@@ -38,6 +38,15 @@ def validate(cfg) -> None:
     check_run(cfg)
 
 
+def needs_two_points(cfg) -> str | None:
+    """Why n = 1 cannot be fitted: a held-out split (a network's early stopping, a tuned ridge or k)."""
+    r = cfg.regression
+    if (r.early_stopping and r.model in ("deep", "two_layer") or r.model == "knn" and not r.knn_k
+            or r.model == "ntk_krr" and r.ridge is None):
+        return "a held-out split: regression.early_stopping, or a tuned ridge or k"
+    return None
+
+
 def headline(metrics: dict) -> list[str]:
     """The excess risk, then whichever regime measurements the run made."""
     return [k for k in REGRESSION_METRICS if metrics.get(k) is not None]
@@ -83,7 +92,8 @@ REGRESSION = Family(
     "regression", run_whole=run_whole, section="regression", schema=RegressionConfig,
     summary="nonparametric regression of a known f* (deep and two-layer ReLU networks, NTK kernel ridge, "
             "k-NN), for estimator=regression",
-    validate=validate, own_metrics=REGRESSION_METRICS, metric_needs=lambda cfg, m: needs(m, cfg.regression),
+    validate=validate, needs_two_points=needs_two_points, own_metrics=REGRESSION_METRICS,
+    metric_needs=lambda cfg, m: needs(m, cfg.regression),
     headline=headline, axis_theory=axis_theory,
     axis_title=axis_title,
     axis_labels={WIDTH_KEY: "hidden width $m$", ALPHA_KEY: r"lazy scale $\alpha$"},

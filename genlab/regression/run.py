@@ -52,16 +52,13 @@ def _test_batch(r) -> int:
 
 def check_run(cfg) -> None:
     """What the section alone cannot decide: the metrics asked for (what each needs is `catalogue.needs`,
-    asked by the shared check through `Family.metric_needs`), n, and the kernel memory (one line each)."""
+    asked by the shared check through `Family.metric_needs`) and the kernel memory (one line each); n = 1
+    is refused by the shared check through `Family.needs_two_points`."""
     r = cfg.regression
     for name in cfg.eval.metrics:
         if name not in REGRESSION_METRICS:
             raise ValueError(f"eval.metrics: estimator regression reports {', '.join(REGRESSION_METRICS)}; "
                              f"got {name!r}")
-    if cfg.n < 2 and (r.early_stopping and r.model in ("deep", "two_layer") or r.model == "knn" and not r.knn_k
-                      or r.model == "ntk_krr" and r.ridge is None):
-        raise ValueError(f"n must be at least 2 for a held-out split (regression.early_stopping, or a tuned "
-                         f"ridge or k), got {cfg.n}")
     size, what = _gram_bytes(cfg)
     if size > r.max_gram_bytes:
         raise ValueError(f"{what} needs {size / 2 ** 30:.2f} GiB, over regression.max_gram_bytes = "

@@ -122,6 +122,8 @@ CLI = [
      "over regression.max_gram_bytes = 2.00 GiB (refused before allocation)", None),
     ("regression metric of another model", ["recipe=regression_smooth", "eval.metrics=[kernel_drift]"],
      "'kernel_drift' needs regression.model=two_layer", None),
+    ("regression flow reference of an early-stopped network", ["recipe=ntk_lazy", "regression.early_stopping=true"],
+     "regression.flow_reference needs optimizer=gd and early_stopping=false", None),
     ("regression metric of another family", ["recipe=regression_smooth", "eval.metrics=[w1]"],
      "estimator regression reports", None),
     ("bad value inside a sweep", ["-m", "recipe=kde_gmm", "n=100,0"], "n=0: n must be a positive integer", None),
