@@ -93,7 +93,7 @@ class _SmoothedEmpirical:
         tt = _times(t, n)
         out = torch.empty_like(xd)
         for i in range(0, n, self.chunk):
-            a, v, logk, w, score = self._chunk(xd[i:i + self.chunk], tt[i:i + self.chunk])
+            _, v, logk, _, score = self._chunk(xd[i:i + self.chunk], tt[i:i + self.chunk])
             out[i:i + self.chunk] = self._floored(score, logk, v, tt[i:i + self.chunk])[0]
         return out.to(x.dtype)
 
@@ -117,15 +117,14 @@ class _SmoothedEmpirical:
         eye = torch.eye(d, dtype=torch.float64, device=xd.device)
         for i in range(0, n, self.chunk):
             tb = tt[i:i + self.chunk]
-            a, v, logk, w, score = self._chunk(xd[i:i + self.chunk], tb)
+            a, v, logk, w, s0 = self._chunk(xd[i:i + self.chunk], tb)
             mean = w @ self.x_train                                             # (b, d)
             cov = (w @ outer).reshape(-1, d, d) - mean[:, :, None] * mean[:, None, :]
             jac = (a ** 2 / v ** 2)[:, :, None] * cov - eye / v[:, :, None]     # (b, d, d)
-            score, factor = self._floored(score, logk, v, tb)
+            score, factor = self._floored(s0, logk, v, tb)
             if factor is not None:  # where p < rho: d[(p / rho) s] = (p / rho) (ds + s s^T)
-                floored = (factor < 1.0)[:, None, None]
-                base = jac + (score / factor[:, None])[:, :, None] * (score / factor[:, None])[:, None, :]
-                jac = torch.where(floored, factor[:, None, None] * base, jac)
+                floored = factor[:, None, None] * (jac + s0[:, :, None] * s0[:, None, :])
+                jac = torch.where((factor < 1.0)[:, None, None], floored, jac)
             s_out[i:i + self.chunk], j_out[i:i + self.chunk] = score, jac
         return s_out.to(x.dtype), j_out.to(x.dtype)
 

@@ -118,3 +118,11 @@ def test_a_reference_models_log_density_is_the_autograd_ones(mixture):
         auto = ode_log_prob(lambda z, t: model.score_z64(z, t), model.to_z(y), model.process, n_steps=6,
                             method=cfg.likelihood_method, grid=cfg.grid) - torch.log(model.scale).sum()
         assert torch.allclose(model.log_prob(y), auto, rtol=0, atol=1e-8)
+
+
+def test_closed_form_jacobian_is_finite_far_below_the_floor(mixture):
+    """Where p / rho underflows to 0 (x far from every training point) the floored score and its
+    Jacobian are 0, not 0 x inf."""
+    ref = KDEScore(mixture.sample(20, torch.Generator().manual_seed(0)), VPOrnsteinUhlenbeck(), h=0.1)
+    s, jac = ref.score_and_jacobian(torch.tensor([[60.0, -60.0]], dtype=torch.float64), 1e-3)
+    assert torch.equal(s, torch.zeros_like(s)) and torch.equal(jac, torch.zeros_like(jac))
