@@ -38,7 +38,7 @@ from genlab.core.seeding import derive_seed, make_generator
 from genlab.training import train
 from genlab.core.validation import check_in, check_points, check_positive_int
 
-__all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "score_network", "score_mlp", "score_model",
+__all__ = ["DiffusionModel", "fit_diffusion", "standardisation", "standardised_mixture", "score_network", "score_mlp", "score_model",
            "train_batch_size", "train_stats"]
 
 
@@ -157,10 +157,7 @@ class DiffusionModel:
 
     def standardised_truth(self, truth):
         """The truth in the network's coordinates (a GaussianMixture pushed through z = (x - mu) / sd)."""
-        from genlab.distributions.gaussian import GaussianMixture
-        inv = 1.0 / self.scale
-        covs = truth.covs * inv[None, :, None] * inv[None, None, :]
-        return GaussianMixture(truth.weights, (truth.means - self.shift) * inv, covs)
+        return standardised_mixture(truth, self.shift, self.scale)
 
     def extra_metrics(self, truth=None, samples: Optional[torch.Tensor] = None) -> dict[str, float]:
         """t0 and sigma_t0, training record, score error on cfg.score_error_times (truth given),
@@ -228,6 +225,14 @@ def fit_diffusion(cfg: DiffusionConfig, x_train, *, seed: int, device="cpu", pro
     if cfg.weight_movement:
         stats.update(weight_movement(res.ema.net, score_network(cfg, d, seed=seed)))
     return DiffusionModel(cfg, process, shift, scale, x, seed=seed, score_model=res.ema, train_stats=stats)
+
+
+def standardised_mixture(truth, shift: torch.Tensor, scale: torch.Tensor):
+    """A Gaussian-mixture truth pushed through z = (x - shift) / scale (shift, scale: (d,)), a GaussianMixture."""
+    from genlab.distributions.gaussian import GaussianMixture
+    inv = 1.0 / scale
+    covs = truth.covs * inv[None, :, None] * inv[None, None, :]
+    return GaussianMixture(truth.weights, (truth.means - shift) * inv, covs)
 
 
 def standardisation(cfg: DiffusionConfig, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
