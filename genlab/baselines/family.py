@@ -5,7 +5,8 @@ from __future__ import annotations
 from genlab.baselines.config import KDEConfig
 from genlab.baselines.empirical import EmpiricalMeasure
 from genlab.baselines.factory import make_kde
-from genlab.core.family import Family, Fitted
+from genlab.core.family import DensityLaw, Family, Fitted
+from genlab.core.seeding import derive_seed, make_generator
 from genlab.core.validation import is_number
 
 __all__ = ["FAMILIES", "EMPIRICAL", "KDE"]
@@ -18,11 +19,28 @@ def fit_empirical(cfg, truth, x_train, **_) -> Fitted:
 
 def fit_kde(cfg, truth, x_train, *, m, sample_generator, **_) -> Fitted:
     """The Gaussian KDE of ``cfg.kde`` (reflected into the truth's cube with ``kde.boundary=reflect``)."""
-    bounds = _cube_bounds(truth) if cfg.kde.boundary != "none" else None
-    model = make_kde(x_train, _bandwidth_arg(cfg.kde.bandwidth), s=_finite_or_none(truth.smoothness),
-                     c=cfg.kde.c, bounds=bounds, boundary=cfg.kde.boundary, generator=sample_generator)
+    model = _kde(cfg, truth, x_train, sample_generator)
     return Fitted(samples=model.sample(m, generator=sample_generator), log_prob=model.log_prob,
                   extras={"bandwidth": float(model.bandwidth)})
+
+
+def _kde(cfg, truth, x_train, generator):
+    """The KDE of ``cfg.kde`` on x_train; ``generator``: the run's sample stream (a held-out bandwidth uses it)."""
+    bounds = _cube_bounds(truth) if cfg.kde.boundary != "none" else None
+    return make_kde(x_train, _bandwidth_arg(cfg.kde.bandwidth), s=_finite_or_none(truth.smoothness),
+                    c=cfg.kde.c, bounds=bounds, boundary=cfg.kde.boundary, generator=generator)
+
+
+def restore_kde(cfg, truth, x_train, run_dir, *, device) -> DensityLaw:
+    """A finished KDE run's model, refitted on its points with its sample stream as the run began it: the KDE
+    samples its own law exactly, so log q = log p."""
+    model = _kde(cfg, truth, x_train.cpu(), make_generator(derive_seed(cfg.seed, "sample")))
+
+    def sample_with_log_prob(m, generator):
+        x = model.sample(m, generator=generator)
+        return x, model.log_prob(x)
+
+    return DensityLaw(sample_with_log_prob=sample_with_log_prob, log_prob=model.log_prob)
 
 
 def kde_needs_two_points(cfg) -> str | None:
@@ -57,7 +75,7 @@ EMPIRICAL = Family("empirical", fit=fit_empirical, samples_are_fit_points=True,
 KDE = Family("kde", fit=fit_kde, section="kde", schema=KDEConfig, has_density=True,
              summary="the Gaussian KDE baseline, for estimator=kde",
              validate=lambda cfg: cfg.kde.validate(), needs_two_points=kde_needs_two_points,
-             theory_params=kde_theory_params)
+             theory_params=kde_theory_params, restore=restore_kde)
 
 #: what `genlab.families` registers from this package, in this order
 FAMILIES = (EMPIRICAL, KDE,)

@@ -121,6 +121,10 @@ class RunSettings:
     #: the run's seed: its n training points, the model's own randomness and the model's evaluation samples
     #: derive from it (`genlab.core.seeding.derive_seed`); the truth's evaluation samples come from eval.seed
     seed: int = 0
+    #: which of two disjoint training sets of n points the run uses: 0 or 1, the halves of one 2n draw from the
+    #: data seed, the model's own randomness unchanged (`genlab.run.data`; Kadkhodaie et al. 2024); null: n
+    #: points drawn as always (refused by families that draw their own data)
+    data_split: Optional[int] = None
     #: auto (cuda when torch sees one, else cpu), cpu, cuda or cuda:K
     device: str = "auto"
     #: the run's directory: config.yaml, metrics.json, samples, checkpoints (default: a new timestamped one)

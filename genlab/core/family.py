@@ -22,7 +22,8 @@ from typing import Any, Callable, Optional
 
 import torch
 
-__all__ = ["Fitted", "Family", "ReplicaFit", "register_family", "get_family", "family_names", "registry_version"]
+__all__ = ["Fitted", "DensityLaw", "Family", "ReplicaFit", "register_family", "get_family", "family_names",
+           "registry_version"]
 
 
 @dataclass
@@ -51,6 +52,24 @@ class Fitted:
     def samples_float64(self) -> torch.Tensor:
         """``samples`` as every metric reads them: detached, on the CPU, float64, (m, d)."""
         return self.samples.detach().to("cpu", torch.float64)
+
+
+@dataclass(frozen=True)
+class DensityLaw:
+    """A finished run's model as a density one can sample, rebuilt by its family (`Family.restore`).
+
+    Attributes
+    ----------
+    sample_with_log_prob : callable
+        ``(m, generator) -> (x (m, d), log q(x) (m,))``: m draws of a law q close to the model's, with
+        q's exact log-density at them (q is the model's own law where the family samples it exactly, a
+        KDE; a deterministic sampler's push-forward for a diffusion model, `genlab.diffusion.sampler_law`).
+    log_prob : callable
+        ``x (k, d) -> (k,)`` log-density p of the model, the one its run scored (`Fitted.log_prob`).
+    """
+
+    sample_with_log_prob: Callable[[int, torch.Generator], tuple]
+    log_prob: Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,10 @@ class Family:
         Keys of the family's section that a sweep's compare recipes of the same family take from the
         main recipe, as every compare recipe takes its truth: what fixes the data of a whole-run family
         (a regression's target), so that the curves on one figure are of one problem.
+    restore : callable or None
+        ``restore(cfg, truth, x_train (n, d), run_dir, *, device) -> DensityLaw``: a finished run's model,
+        rebuilt from its config, its training points and what it kept on disk (a checkpoint), to compare
+        two runs' laws (`genlab.run.compare`); None where the family has no density or cannot rebuild it.
     """
 
     name: str
@@ -169,6 +192,7 @@ class Family:
     axis_labels: dict = field(default_factory=dict)
     replicas: Optional[ReplicaFit] = None
     shared_keys: tuple = ()
+    restore: Optional[Callable[..., DensityLaw]] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -197,8 +221,8 @@ _FAMILIES: dict[str, Family] = {}
 _VERSION = [0]
 
 #: config sections a family may not take: the run's own keys and sections (`genlab.config.schema`)
-RESERVED_SECTIONS = ("name", "estimator", "n", "seed", "device", "out_dir", "progress", "skip_complete", "resume",
-                     "truth", "eval", "rates", "hydra")
+RESERVED_SECTIONS = ("name", "estimator", "n", "seed", "data_split", "device", "out_dir", "progress", "skip_complete",
+                     "resume", "truth", "eval", "rates", "hydra")
 
 
 def register_family(family: Family, *, replace: bool = False) -> Family:

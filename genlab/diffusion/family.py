@@ -139,6 +139,12 @@ def axis_title(cfg, x_key: str) -> str:
     return f" ({cfg.diffusion.sampler}, {score})"
 
 
+def _restore(cfg, truth, x_train, run_dir, *, device):
+    from genlab.diffusion.restore import diffusion_law
+
+    return diffusion_law(cfg, truth, x_train, run_dir, device=device)
+
+
 def _replicable(cfg) -> str | None:
     from genlab.diffusion.replicas import replicable
 
@@ -170,7 +176,8 @@ DIFFUSION = Family(
     own_metrics=SAMPLER_LAW_METRICS, evaluate_extra=extra_metrics, axis_theory=axis_theory, axis_title=axis_title,
     axis_labels={SAMPLER_STEPS_KEY: "sampler steps $N$"},
     replicas=ReplicaFit(replicable=_replicable, key=_replica_key, memory_bytes=_replica_memory,
-                        fit=_fit_replicas, fitted=diffusion_fitted))
+                        fit=_fit_replicas, fitted=diffusion_fitted),
+    restore=_restore)
 
 #: what `genlab.families` registers from this package, in this order
 FAMILIES = (DIFFUSION,)

@@ -6,7 +6,8 @@ top-down: `prepare` (checks, truth, run directory, training points), the
 family's fit, `evaluate` (`genlab.run.evaluate`), `write` (samples, picture,
 timings.json, then metrics.json last).
 
-Seeds (see `genlab.core.seeding`): the training data use ``derive_seed(seed, "data")``,
+Seeds (see `genlab.core.seeding`): the training data use ``derive_seed(seed, "data")``
+(with ``data_split`` one of two disjoint halves of a 2n draw from it, `genlab.run.data`),
 the model's own randomness ``seed`` itself (families derive further streams),
 the model's evaluation samples ``derive_seed(seed, "sample")``, and the truth
 samples of the evaluation ``derive_seed(eval.seed, "eval", rep)`` -- which
@@ -26,6 +27,7 @@ from genlab.core.device import check_fits_in_memory, resolve_device
 from genlab.core.family import Fitted
 from genlab.core.files import METRICS_FILE, SAMPLES_FILE, write_json, write_samples
 from genlab.core.seeding import derive_seed, make_generator
+from genlab.run.data import drawn_points, training_points
 from genlab.families import get_family
 from genlab.plots.samples import plot_samples
 from genlab.run.evaluate import evaluate_fitted_metrics
@@ -81,11 +83,12 @@ def prepare(cfg, run_dir: str | Path) -> Prepared:
     device = resolve_device(cfg.device)
     truth = build_truth(cfg)
     check_metrics_for_truth(cfg, truth)
-    # the n training points and 2 x eval.m evaluation points in float64, before anything is allocated
+    # the n (2n with data_split) training points and 2 x eval.m evaluation points in float64, before anything
+    # is allocated
     check_fits_in_memory(f"n = {cfg.n} with eval.m = {cfg.eval.m} (d = {truth.dim})",
-                         8.0 * truth.dim * (cfg.n + 2 * cfg.eval.m))
+                         8.0 * truth.dim * (drawn_points(cfg.n, cfg.data_split) + 2 * cfg.eval.m))
     run_dir = open_run_dir(cfg, run_dir)
-    x_train = truth.sample(cfg.n, generator=make_generator(derive_seed(cfg.seed, "data"))).to(device)
+    x_train = training_points(truth, cfg.n, cfg.seed, cfg.data_split).to(device)
     return Prepared(cfg, truth, run_dir, device, x_train,
                     make_generator(derive_seed(cfg.seed, "sample"), device), t_start)
 

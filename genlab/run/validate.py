@@ -13,6 +13,7 @@ from genlab.config import truth_kwargs
 from genlab.core.validation import check_in, check_positive_int
 from genlab.distributions import has_marginal_law, make_truth
 from genlab.families import family_names, get_family
+from genlab.run.data import check_data_split
 from genlab.run.floor_cache import check_floor_cache
 
 __all__ = ["validate", "check_metrics_for_truth", "build_truth", "DENSITY_METRICS", "EXACT_LAW_METRICS",
@@ -37,6 +38,7 @@ def validate(cfg) -> None:
     check_positive_int("eval.reps", cfg.eval.reps)
     check_in("estimator", cfg.estimator, family_names())
     family = get_family(cfg.estimator)
+    check_data_split(cfg.data_split, family.fits_truth, cfg.estimator)
     if cfg.eval.m < 2:
         raise ValueError(f"eval.m must be at least 2 (a floor compares two samples of eval.m points, and "
                          f"MMD^2_u needs 2), got {cfg.eval.m}")

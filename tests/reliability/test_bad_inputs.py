@@ -21,6 +21,7 @@ import metrics as M
 from genlab.config.compose import compose_config
 from genlab.cli.train import main_entry
 from genlab.distributions import GaussianMixture
+from genlab.run.compare import compare_runs
 from genlab.run.pipeline import run
 
 DIFF_TINY = ["recipe=diffusion_gmm", "n=64", "eval.m=48", "eval.reps=2", "eval.kde_reference=false",
@@ -126,6 +127,9 @@ CLI = [
      "regression.flow_reference needs optimizer=gd and early_stopping=false", None),
     ("regression metric of another family", ["recipe=regression_smooth", "eval.metrics=[w1]"],
      "estimator regression reports", None),
+    ("data_split other than 0 or 1", ["recipe=kde_gmm", "data_split=2"], "data_split must be null, 0 or 1", None),
+    ("data_split of a family that draws its own data", ["recipe=icl_noisy", "data_split=0"],
+     "data_split: estimator 'icl' draws its own data", None),
     ("bad value inside a sweep", ["-m", "recipe=kde_gmm", "n=100,0"], "n=0: n must be a positive integer", None),
     ("unwritable out_dir", ["recipe=kde_gmm", "out_dir=/proc/genlab/x"], "not writable", None),
     ("out_dir holds a complete run", ["recipe=empirical_gmm"], "holds a complete run", "complete"),
@@ -169,6 +173,8 @@ LIBRARY = [
     ("mismatched dimensions", lambda: M.wasserstein(np.zeros((3, 2)), np.zeros((3, 3))), "dimension"),
     ("empty arrays", lambda: M.wasserstein(np.zeros((0, 2)), np.zeros((3, 2))), "x"),
     ("p < 1", lambda: M.wasserstein(np.zeros((3, 1)), np.ones((3, 1)), p=0.5), "p"),
+    ("comparing runs that are not complete", lambda: compare_runs("/nonexistent/a", "/nonexistent/b"),
+     "is not a complete run"),
     ("negative weights", lambda: M.wasserstein(np.zeros((2, 1)), np.ones((2, 1)), weights_x=[1.5, -0.5]),
      "weights_x"),
 ]
