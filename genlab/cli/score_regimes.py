@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from genlab.baselines.bandwidth import held_out
+from genlab.cli.study import fmt_mean_ci, split_study_args, standardised_held_out
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.files import METRICS_FILE, SAMPLES_FILE, atomic_write_text
 from genlab.core.seeding import derive_seed, make_generator
@@ -84,7 +84,7 @@ def held_out_score_bandwidth(n: int, seed: int) -> float:
     """The held-out-likelihood bandwidth (`genlab.baselines.bandwidth.held_out`) of the training set
     standardised per axis, the coordinates `diffusion.score=kde` smooths in."""
     _, x = _training_set(n, seed)
-    return held_out((x - x.mean(0)) / x.std(0))
+    return standardised_held_out(x)
 
 
 def _command(name: str, overrides: list[str], n: int, seed: int, run_dir: Path) -> list[str]:
@@ -160,13 +160,6 @@ def collect(out_dir: Path, ns: list[int], seeds: list[int]) -> dict[tuple[str, i
     return table
 
 
-def _fmt(entry: tuple, digits: int = 3) -> str:
-    mean, half, _ = entry
-    if not math.isfinite(mean):
-        return "—"
-    return f"{mean:.{digits}g}" + (f" ± {half:.2g}" if math.isfinite(half) else "")
-
-
 def markdown(table: dict) -> str:
     """The study's two tables, one row per estimator and n: the law (TV, memorisation, weight movement), then
     the relative score error E||s - s*||^2 / E||s*||^2 on the time grid."""
@@ -175,11 +168,11 @@ def markdown(table: dict) -> str:
            "| weight movement F / spectral | wall s |", "|" + "---|" * 8]
     score = ["| estimator | n | " + " | ".join(f"t = {t:g}" for t in TIMES) + " |", "|" + "---|" * (2 + len(TIMES))]
     for (name, n), v in table.items():
-        wm = f"{_fmt(v['weight_movement'], 2)} / {_fmt(v['weight_movement_spectral'], 2)}"
-        law.append(f"| {labels[name]} | {n} | {v['tv'][2]} | {_fmt(v['tv'])} [{v['tv_floor'][0]:.2g}] "
-                   f"| {_fmt(v['memorisation'], 2)} ({v['memorisation_chance'][0]:.2g}) | {_fmt(v['nn_ratio'])} "
+        wm = f"{fmt_mean_ci(v['weight_movement'], 2)} / {fmt_mean_ci(v['weight_movement_spectral'], 2)}"
+        law.append(f"| {labels[name]} | {n} | {v['tv'][2]} | {fmt_mean_ci(v['tv'])} [{v['tv_floor'][0]:.2g}] "
+                   f"| {fmt_mean_ci(v['memorisation'], 2)} ({v['memorisation_chance'][0]:.2g}) | {fmt_mean_ci(v['nn_ratio'])} "
                    f"| {wm} | {v['wall'][0]:.0f} |")
-        score.append(f"| {labels[name]} | {n} | " + " | ".join(_fmt(v[f"score_error_t{t:g}"], 2) for t in TIMES)
+        score.append(f"| {labels[name]} | {n} | " + " | ".join(fmt_mean_ci(v[f"score_error_t{t:g}"], 2) for t in TIMES)
                      + " |")
     return "\n".join(law) + "\n\n" + "\n".join(score) + "\n"
 
@@ -187,19 +180,11 @@ def markdown(table: dict) -> str:
 def _parse(argv: list[str]) -> dict:
     """The script's own keys (n, seeds, jobs, out_dir); every other ``key=value`` is a run override given
     to all five estimators (e.g. ``eval.m=4000``), checked against each one's recipe before anything runs."""
-    opts = {"n": "1000,10000", "seeds": "3", "jobs": "1", "out_dir": "runs/score_regimes"}
-    forward = []
-    for a in argv:
-        key, eq, value = a.partition("=")
-        if not eq:
-            raise ValueError(f"argument {a!r} is not key=value; give n=N1,N2 seeds=K jobs=J out_dir=DIR "
-                             f"and run overrides")
-        if key in opts:
-            opts[key] = value
-        elif key in ("recipe", "n", "seed", "out_dir", "progress") or key.startswith("hydra"):
-            raise ValueError(f"{key} is set by the study for each run; it cannot be given")
-        else:
-            forward.append(a)
+    opts, forward = split_study_args(argv, {"n": "1000,10000", "seeds": "3", "jobs": "1",
+                                            "out_dir": "runs/score_regimes"},
+                                     ("recipe", "n", "seed", "out_dir", "progress", "data_split", "diffusion.score",
+                                      "diffusion.score_bandwidth", "diffusion.score_error_times"),
+                                     "n=N1,N2 seeds=K jobs=J out_dir=DIR")
     try:
         ns = [int(v) for v in opts["n"].split(",")]
         seeds, jobs = int(opts["seeds"]), int(opts["jobs"])

@@ -28,6 +28,7 @@ TOY = ["eval.m=48", "eval.reps=2", "diffusion.steps=2", "diffusion.batch_size=32
     (["seeds=0"], "seeds, jobs >= 1"),
     (["recipe=kde_gmm"], "recipe is set by the study"),
     (["seed=3"], "seed is set by the study"),
+    (["diffusion.score=oracle"], "diffusion.score is set by the study"),
     (["bogus"], "is not key=value"),
     (["diffusion.widht=3"], "widht"),
 ])
