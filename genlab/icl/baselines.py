@@ -149,22 +149,36 @@ def lasso(xs: torch.Tensor, ys: torch.Tensor, alpha: float, n_iter: int = 500) -
     return _predict(xs, w)
 
 
-def discrete_mmse(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2: float) -> torch.Tensor:
+def discrete_mmse(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2: float, *,
+                  chunk_elements: int = 2 ** 22) -> torch.Tensor:
     """Posterior mean of w over a finite pool of M equally likely tasks; preds (B, K).
 
     p(w_m | prefix j) ~ exp(-sum_{i<j} (y_i - w_m . x_i)^2 / (2 sigma^2)), and
     w_hat_j = sum_m p(w_m | prefix j) w_m (Raventos, Paul, Chen & Ganguli 2023,
     "dMMSE").  sigma^2 must be > 0 (the noiseless posterior is degenerate).
 
+    Prompts are taken ``chunk_elements // (K M)`` at a time (at least one), so memory stays near
+    ``4 chunk_elements`` doubles whatever B and M: a pool of 2^15 tasks on 6400 prompts of 11 pairs
+    would otherwise hold (B, K, M) arrays of 18 GB.  Each prompt's prediction is computed alone, so
+    the chunking does not change the values beyond float64 rounding.
+
     Parameters
     ----------
     pool : Tensor, shape (M, d)
+    chunk_elements : int
+        Largest B_chunk K M held at once.
     """
     sigma2 = check_positive("sigma2", sigma2)
     xs_, ys_ = _check(xs, ys)
     pool = torch.as_tensor(pool, dtype=torch.float64)
-    resid2 = (ys_[..., None] - xs_ @ pool.T) ** 2  # (B, K, M)
+    rows = max(1, check_positive_int("chunk_elements", chunk_elements) // (xs_.shape[1] * len(pool)))
+    w_hat = torch.cat([_dmmse_w(xc, yc, pool, sigma2) for xc, yc in zip(xs_.split(rows), ys_.split(rows))])
+    return _predict(xs_, w_hat)
+
+
+def _dmmse_w(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2: float) -> torch.Tensor:
+    """dMMSE's posterior-mean task (B, K, d) at every prefix, float64 xs (B, K, d), ys (B, K)."""
+    resid2 = (ys[..., None] - xs @ pool.T) ** 2  # (B, K, M)
     sse = resid2.cumsum(1) - resid2  # exclusive: prefix j uses i < j
     post = torch.softmax(-sse / (2 * sigma2), dim=2)  # (B, K, M)
-    w_hat = post @ pool  # (B, K, d)
-    return _predict(xs_, w_hat)
+    return post @ pool  # (B, K, d)

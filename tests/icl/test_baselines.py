@@ -92,6 +92,15 @@ def test_discrete_mmse_two_tasks_by_hand():
     assert abs(float(p[0, 0]) - (a + b) / 2 * x) < 1e-12  # prior mean before any example
 
 
+def test_discrete_mmse_in_chunks_is_the_same_estimator():
+    # prompts are independent: one prompt at a time, a few, or all at once give the same predictions
+    s = PromptSampler("noisy_linear", 3, 5, sigma2=0.25, n_tasks=64, dtype=torch.float64)
+    xs, ys, _ = s.sample(40, torch.Generator().manual_seed(0))
+    whole = bl.discrete_mmse(xs, ys, s.pool, 0.25, chunk_elements=10 ** 9)
+    for chunk in (1, 6 * 64 * 7, 6 * 64 * 40 - 1):
+        assert torch.allclose(bl.discrete_mmse(xs, ys, s.pool, 0.25, chunk_elements=chunk), whole, rtol=0, atol=1e-12)
+
+
 def test_knn_one_neighbour_is_nearest_label():
     xs = torch.tensor([[[0.0], [10.0], [9.0], [0.2]]], dtype=torch.float64)
     ys = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
