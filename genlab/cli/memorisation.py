@@ -77,7 +77,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from genlab.cli.study import fmt_mean_ci, split_study_args, standardised_held_out
+from genlab.cli.study import fmt_mean_ci, int_list, one_int, split_study_args, standardised_held_out
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.files import METRICS_FILE, SAMPLES_FILE, atomic_write_text
 from genlab.core.seeding import derive_seed, make_generator
@@ -369,30 +369,14 @@ def markdown(table: dict, study: Study) -> str:
     for (name, n), v in table.items():
         rows.append(f"| {labels[name]} | {n} | {v['memorisation'][2]} | {fmt_mean_ci(v['memorisation'], 2)} "
                     f"({v['chance'][0]:.2g}) | {fmt_mean_ci(v['nn_ratio'])} | {fmt_mean_ci(v['to_truth'])}"
-                    f"{_fmt_floor(v['to_truth_floor'])} | {fmt_mean_ci(v['between_tv'])}{_fmt_floor(v['between_tv_floor'])} "
+                    f"{_fmt_floor(v['to_truth_floor'])} "
+                    f"| {fmt_mean_ci(v['between_tv'])}{_fmt_floor(v['between_tv_floor'])} "
                     f"| {fmt_mean_ci(v['between_sliced_w1'])}{_fmt_floor(v['between_sliced_w1_floor'])} "
                     f"| {v['wall'][0]:.0f} |")
     trans = ["| estimator | n* (memorisation at chance) | n* (d(train) / d(fresh) at 1) |", "|---|---|---|"]
     for name, (n_mem, n_dist) in transitions(table, list(labels)).items():
         trans.append(f"| {labels[name]} | {_fmt_n(n_mem, study.ns)} | {_fmt_n(n_dist, study.ns)} |")
     return "\n".join(rows) + "\n\n" + "\n".join(trans) + "\n"
-
-
-def _ints(name: str, text: str, least: int) -> list:
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"{name} must be integers, got {name}={text}") from None
-    if min(values) < least:
-        raise ValueError(f"{name} must be >= {least}, got {name}={text}")
-    return sorted(set(values))  # a repeated value would run the same directory twice at once
-
-
-def _int(name: str, text: str) -> int:
-    """A count >= 1 (seeds, jobs)."""
-    if "," in text:
-        raise ValueError(f"{name} is one integer, got {name}={text}")
-    return _ints(name, text, 1)[0]
 
 
 def _parse(argv: list) -> Study:
@@ -404,9 +388,10 @@ def _parse(argv: list) -> Study:
     if opts["recipe"] not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got recipe={opts['recipe']}")
     cfg = OmegaConf.to_object(compose_config([f"recipe={opts['recipe']}"]))
-    study = Study(recipe=opts["recipe"], ns=_ints("n", opts["n"], 2),
-                  seeds=list(range(_int("seeds", opts["seeds"]))), widths=_ints("widths", opts["widths"], 1),
-                  steps=_ints("steps", opts["steps"] or str(cfg.diffusion.steps), 1), jobs=_int("jobs", opts["jobs"]),
+    study = Study(recipe=opts["recipe"], ns=int_list("n", opts["n"], 2),
+                  seeds=list(range(one_int("seeds", opts["seeds"]))), widths=int_list("widths", opts["widths"], 1),
+                  steps=int_list("steps", opts["steps"] or str(cfg.diffusion.steps), 1),
+                  jobs=one_int("jobs", opts["jobs"]),
                   out_dir=Path(opts["out_dir"] or f"runs/memorisation/{opts['recipe']}"), forward=forward,
                   to_truth="tv" if "tv" in cfg.eval.metrics else "w1")
     for est in study.estimators:

@@ -170,7 +170,8 @@ def markdown(table: dict) -> str:
     for (name, n), v in table.items():
         wm = f"{fmt_mean_ci(v['weight_movement'], 2)} / {fmt_mean_ci(v['weight_movement_spectral'], 2)}"
         law.append(f"| {labels[name]} | {n} | {v['tv'][2]} | {fmt_mean_ci(v['tv'])} [{v['tv_floor'][0]:.2g}] "
-                   f"| {fmt_mean_ci(v['memorisation'], 2)} ({v['memorisation_chance'][0]:.2g}) | {fmt_mean_ci(v['nn_ratio'])} "
+                   f"| {fmt_mean_ci(v['memorisation'], 2)} ({v['memorisation_chance'][0]:.2g}) "
+                   f"| {fmt_mean_ci(v['nn_ratio'])} "
                    f"| {wm} | {v['wall'][0]:.0f} |")
         score.append(f"| {labels[name]} | {n} | " + " | ".join(fmt_mean_ci(v[f"score_error_t{t:g}"], 2) for t in TIMES)
                      + " |")

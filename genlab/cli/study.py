@@ -51,3 +51,26 @@ def split_study_args(argv: list[str], defaults: dict, reserved, usage: str) -> t
         else:
             forward.append(a)
     return opts, forward
+
+
+def int_list(name: str, text: str, least: int, sort_key=None) -> list[int]:
+    """The distinct integers of a comma-separated ``text``, each >= ``least``, sorted (by ``sort_key``); a
+    repeated value would run one directory twice at once, so it counts once.  One-line ValueErrors.
+
+    >>> int_list("n", "64,16,64", 2), int_list("M", "4,0,1", 0, sort_key=lambda v: (v == 0, v))
+    ([16, 64], [1, 4, 0])
+    """
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{name} must be integers, got {name}={text}") from None
+    if min(values) < least:
+        raise ValueError(f"{name} must be >= {least}, got {name}={text}")
+    return sorted(set(values), key=sort_key)
+
+
+def one_int(name: str, text: str) -> int:
+    """A count >= 1 (seeds, jobs) given as one integer."""
+    if "," in text:
+        raise ValueError(f"{name} is one integer, got {name}={text}")
+    return int_list(name, text, 1)[0]
