@@ -28,7 +28,7 @@ Per estimator and n, over the seeds (each seed's value the mean of its two split
 their initialisation and training noise; then the seed mean and its 95% t-interval, `metrics.rate_table`):
 
 * the memorisation fraction (Gu et al. 2023: the nearest training point closer than 1/3 of the second
-  nearest) and its chance level, the same fraction of ``M_CHANCE`` fresh truth points against the same
+  nearest) and its chance level, the same fraction of `M_CHANCE` (genlab.cli.study) fresh truth points against the same
   training set; the excess is their per-seed difference;
 * d(train) / d(fresh): the samples' mean distance to the training set over that to a fresh truth sample of
   the same size n (1 for a model that has not seen its data, well below 1 for one that copies it);
@@ -65,10 +65,8 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
-import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -77,12 +75,11 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from genlab.cli.study import fmt_mean_ci, int_list, one_int, split_study_args, standardised_held_out
+from genlab.cli.study import (fmt_mean_ci, int_list, memorisation_references, one_int, run_commands,
+                              split_study_args, standardised_held_out, truth_references)
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.files import METRICS_FILE, SAMPLES_FILE, atomic_write_text
-from genlab.core.seeding import derive_seed, make_generator
 from genlab.core.validation import error_line
-from genlab.diffusion.memorization import distance_to_training, memorization_fraction
 from genlab.plots.memorisation import plot_memorisation
 from genlab.run.compare import compare_runs
 from genlab.run.data import DATA_SPLITS, training_points
@@ -94,8 +91,6 @@ __all__ = ["RECIPES", "REFERENCES", "BETWEEN", "Estimator", "Study", "estimators
            "held_out_score_bandwidth", "run_missing", "compare_missing", "collect", "transition_n", "markdown",
            "main"]
 
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ROOT / "scripts" / "train.py"
 
 #: the recipes whose truth the study runs on
 RECIPES = ("diffusion_gmm", "diffusion_subspace")
@@ -104,8 +99,6 @@ REFERENCES = (("empirical", "empirical-optimal score", ["diffusion.score=empiric
               ("kde", "KDE score, held-out h", ["diffusion.score=kde"]))
 #: compare_runs' distances between the two splits' laws
 BETWEEN = ("tv", "sliced_w1")
-#: fresh truth points scored for the chance level of the memorisation fraction
-M_CHANCE = 2000
 #: the default grid of n: 2^4 .. 2^14
 DEFAULT_NS = ",".join(str(2 ** k) for k in range(4, 15))
 #: run keys the study sets for each run (or per estimator), refused as forwarded overrides
@@ -181,9 +174,9 @@ def held_out_score_bandwidth(truth, n: int, seed: int) -> float:
 
 
 def _command(study: Study, est: Estimator, n: int, seed: int, split: int, bandwidth: float | None) -> list:
-    """The scripts/train.py command of one run (``bandwidth``: kde's, `held_out_score_bandwidth`)."""
+    """The scripts/train.py arguments of one run (``bandwidth``: kde's, `held_out_score_bandwidth`)."""
     extra = [f"diffusion.score_bandwidth={bandwidth:g}"] if est.name == "kde" else []
-    return [sys.executable, str(TRAIN), f"recipe={study.recipe}", *est.overrides, *extra, *study.forward,
+    return [f"recipe={study.recipe}", *est.overrides, *extra, *study.forward,
             f"n={n}", f"seed={seed}", f"data_split={split}", f"out_dir={study.run_dir(est.name, n, seed, split)}",
             "progress=false"]
 
@@ -201,20 +194,8 @@ def run_missing(study: Study, truth) -> list:
     each when jobs > 1); returns one line per failed run."""
     todo = [r for r in _all_runs(study) if not _complete(study, r[0].name, *r[1:])]
     bandwidths = {(n, s): held_out_score_bandwidth(truth, n, s) for est, n, s, _ in todo if est.name == "kde"}
-    env = dict(os.environ, **({"OMP_NUM_THREADS": "1"} if study.jobs > 1 else {}))
-
-    def one(job) -> str | None:
-        est, n, s, k = job
-        run_dir = study.run_dir(est.name, n, s, k)
-        print(f"running {run_dir.name}", flush=True)
-        done = subprocess.run(_command(study, est, n, s, k, bandwidths.get((n, s))), env=env, capture_output=True,
-                              text=True)
-        if done.returncode != 0:
-            return f"{run_dir.name}: {(done.stderr.strip().splitlines() or ['exit status'])[-1]}"
-        return None
-
-    with ThreadPoolExecutor(max_workers=study.jobs) as pool:
-        return [e for e in pool.map(one, todo) if e is not None]
+    return run_commands([(study.run_dir(est.name, n, s, k).name,
+                          _command(study, est, n, s, k, bandwidths.get((n, s)))) for est, n, s, k in todo], study.jobs)
 
 
 def _compare_pair(run_a: str, run_b: str, seed: int, path: str, threads: int | None) -> str | None:
@@ -259,10 +240,9 @@ def _run_values(run_dir: Path, x: torch.Tensor, fresh: torch.Tensor, chance: tor
     to the truth with floor, and its wall time."""
     m = json.loads((run_dir / METRICS_FILE).read_text())
     samples = torch.as_tensor(np.load(run_dir / SAMPLES_FILE)["samples"], dtype=torch.float64)
-    chance_level = memorization_fraction(chance, x)
+    chance_level, nn_ratio = memorisation_references(samples, x, fresh, chance)
     return {"memorisation": m["memorization_fraction"], "chance": chance_level,
-            "excess": m["memorization_fraction"] - chance_level,
-            "nn_ratio": distance_to_training(samples, x, fresh)["nn_dist_ratio"],
+            "excess": m["memorization_fraction"] - chance_level, "nn_ratio": nn_ratio,
             "to_truth": m[to_truth], "to_truth_floor": m.get(f"{to_truth}_floor", math.nan),
             "wall": json.loads((run_dir / "timings.json").read_text())["wall_seconds"]}
 
@@ -272,8 +252,7 @@ def _seed_values(study: Study, truth, name: str, n: int, seed: int) -> dict | No
     (NaN when the comparison is missing); None unless both split runs are complete."""
     if not all(_complete(study, name, n, seed, k) for k in DATA_SPLITS):
         return None
-    fresh = truth.sample(n, generator=make_generator(derive_seed(seed, "fresh"))).to(torch.float64)
-    chance = truth.sample(M_CHANCE, generator=make_generator(derive_seed(seed, "chance"))).to(torch.float64)
+    fresh, chance = truth_references(truth, n, seed)
     runs = [_run_values(study.run_dir(name, n, seed, k), training_set(truth, n, seed, k), fresh, chance,
                         study.to_truth) for k in DATA_SPLITS]
     out = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}

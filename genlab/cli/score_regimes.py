@@ -27,23 +27,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from genlab.cli.study import fmt_mean_ci, split_study_args, standardised_held_out
+from genlab.cli.study import (fmt_mean_ci, memorisation_references, run_commands, split_study_args,
+                              standardised_held_out, truth_references)
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.files import METRICS_FILE, SAMPLES_FILE, atomic_write_text
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.core.validation import error_line
 from genlab.diffusion.estimator import standardised_mixture
-from genlab.diffusion.memorization import distance_to_training, memorization_fraction
 from genlab.diffusion.reference import score_error
 from genlab.plots.score_regimes import plot_score_errors
 from genlab.run.data import training_points
@@ -52,9 +49,6 @@ from genlab.run.validate import build_truth
 from metrics.rate_table import row_mean_ci
 
 __all__ = ["ESTIMATORS", "main", "held_out_score_bandwidth", "collect", "markdown"]
-
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ROOT / "scripts" / "train.py"
 
 #: (name, what it is, its scripts/train.py overrides besides n, seed and out_dir)
 ESTIMATORS = (
@@ -69,8 +63,6 @@ ESTIMATORS = (
 TIMES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 #: what every run of the study is given besides its estimator's overrides
 STUDY = [f"diffusion.score_error_times=[{','.join(f'{t:g}' for t in TIMES)}]"]
-#: fresh truth points scored for the chance level of the memorisation fraction
-M_CHANCE = 2000
 
 
 def _training_set(n: int, seed: int):
@@ -87,32 +79,20 @@ def held_out_score_bandwidth(n: int, seed: int) -> float:
     return standardised_held_out(x)
 
 
-def _command(name: str, overrides: list[str], n: int, seed: int, run_dir: Path) -> list[str]:
-    """The scripts/train.py command of one run; kde_cv's bandwidth to 3 significant digits (the held-out
+def _arguments(name: str, overrides: list[str], n: int, seed: int, run_dir: Path) -> list[str]:
+    """The scripts/train.py arguments of one run; kde_cv's bandwidth to 3 significant digits (the held-out
     likelihood is flat to far better than that near its maximum)."""
     extra = [f"diffusion.score_bandwidth={held_out_score_bandwidth(n, seed):.3g}"] if name == "kde_cv" else []
-    return [sys.executable, str(TRAIN), *overrides, *extra, f"n={n}", f"seed={seed}", f"out_dir={run_dir}",
-            "progress=false"]
+    return [*overrides, *extra, f"n={n}", f"seed={seed}", f"out_dir={run_dir}", "progress=false"]
 
 
 def run_missing(out_dir: Path, ns: list[int], seeds: list[int], jobs: int, forward: list[str] = ()) -> list[str]:
     """Run every (estimator, n, seed) whose metrics.json is missing, ``jobs`` at a time (one thread each
     when jobs > 1), with the run overrides ``forward``; returns one line per failed run."""
-    todo = [(name, [*over, *STUDY, *forward], n, s) for n in ns for s in seeds for name, _, over in ESTIMATORS
+    todo = [(f"{name}_n{n}_s{s}", _arguments(name, [*over, *STUDY, *forward], n, s, out_dir / f"{name}_n{n}_s{s}"))
+            for n in ns for s in seeds for name, _, over in ESTIMATORS
             if not (out_dir / f"{name}_n{n}_s{s}" / METRICS_FILE).exists()]
-    env = dict(os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {}))
-
-    def one(job) -> str | None:
-        name, over, n, s = job
-        run_dir = out_dir / f"{name}_n{n}_s{s}"
-        print(f"running {run_dir.name}", flush=True)
-        done = subprocess.run(_command(name, over, n, s, run_dir), env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            return f"{run_dir.name}: {(done.stderr.strip().splitlines() or ['exit status'])[-1]}"
-        return None
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return [e for e in pool.map(one, todo) if e is not None]
+    return run_commands(todo, jobs)
 
 
 def _run_values(run_dir: Path, n: int, seed: int) -> dict[str, float]:
@@ -121,11 +101,9 @@ def _run_values(run_dir: Path, n: int, seed: int) -> dict[str, float]:
     wall = json.loads((run_dir / "timings.json").read_text())["wall_seconds"]
     truth, x = _training_set(n, seed)
     samples = torch.as_tensor(np.load(run_dir / SAMPLES_FILE)["samples"], dtype=torch.float64)
-    fresh = truth.sample(n, generator=make_generator(derive_seed(seed, "fresh"))).to(torch.float64)
-    chance = truth.sample(M_CHANCE, generator=make_generator(derive_seed(seed, "chance"))).to(torch.float64)
+    chance_level, nn_ratio = memorisation_references(samples, x, *truth_references(truth, n, seed))
     out = {"tv": m["tv"], "tv_floor": m["tv_floor"], "memorisation": m["memorization_fraction"],
-           "memorisation_chance": memorization_fraction(chance, x),
-           "nn_ratio": distance_to_training(samples, x, fresh)["nn_dist_ratio"], "wall": wall,
+           "memorisation_chance": chance_level, "nn_ratio": nn_ratio, "wall": wall,
            "weight_movement": m.get("weight_movement", math.nan),
            "weight_movement_spectral": m.get("weight_movement_spectral", math.nan)}
     fisher = _fisher_information(truth, x, n)

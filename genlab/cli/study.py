@@ -1,21 +1,68 @@
-"""What the study scripts (`genlab.cli.score_regimes`, `genlab.cli.memorisation`) share: the KDE score's
-held-out bandwidth in the coordinates it smooths in, and how a seed mean with its interval is printed."""
+"""What the study scripts (`genlab.cli.score_regimes`, `genlab.cli.memorisation`, `genlab.cli.task_diversity`)
+share: running their scripts/train.py runs, the KDE score's held-out bandwidth in the coordinates it smooths
+in, the memorisation references drawn from the truth, the command line, and how a seed mean is printed."""
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import torch
 
 from genlab.baselines.bandwidth import held_out
+from genlab.core.seeding import derive_seed, make_generator
+from genlab.diffusion.memorization import distance_to_training, memorization_fraction
 
-__all__ = ["standardised_held_out", "fmt_mean_ci"]
+__all__ = ["TRAIN", "M_CHANCE", "run_commands", "standardised_held_out", "truth_references",
+           "memorisation_references", "fmt_mean_ci", "split_study_args", "int_list", "one_int"]
+
+#: the script every study run goes through
+TRAIN = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
+#: fresh truth points scored for the chance level of the memorisation fraction
+M_CHANCE = 2000
+
+
+def run_commands(commands: list[tuple[str, list[str]]], jobs: int) -> list[str]:
+    """Run each ``(name, scripts/train.py arguments)`` as a subprocess, ``jobs`` at a time (one thread each when
+    jobs > 1), printing "running <name>" as each starts; returns one line per failed run (its last stderr line)."""
+    env = dict(os.environ, **({"OMP_NUM_THREADS": "1"} if jobs > 1 else {}))
+
+    def one(job) -> str | None:
+        name, args = job
+        print(f"running {name}", flush=True)
+        done = subprocess.run([sys.executable, str(TRAIN), *args], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"{name}: {(done.stderr.strip().splitlines() or ['exit status'])[-1]}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return [e for e in pool.map(one, commands) if e is not None]
 
 
 def standardised_held_out(x: torch.Tensor) -> float:
     """The held-out-likelihood bandwidth (`genlab.baselines.bandwidth.held_out`) of x (n, d) standardised per
     axis by its mean and sd: the coordinates ``diffusion.score=kde`` smooths in (`diffusion.standardize`)."""
     return held_out((x - x.mean(0)) / x.std(0))
+
+
+def truth_references(truth, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a seed's memorisation numbers are read against, float64: n fresh truth points (``derive_seed(seed,
+    "fresh")``, as many as the training set) and `M_CHANCE` more for the chance level (``"chance"``)."""
+    fresh = truth.sample(n, generator=make_generator(derive_seed(seed, "fresh"))).to(torch.float64)
+    chance = truth.sample(M_CHANCE, generator=make_generator(derive_seed(seed, "chance"))).to(torch.float64)
+    return fresh, chance
+
+
+def memorisation_references(samples: torch.Tensor, x_train: torch.Tensor, fresh: torch.Tensor,
+                            chance: torch.Tensor) -> tuple[float, float]:
+    """(chance level, d(train) / d(fresh)): the memorisation fraction (Gu et al. 2023) the fresh points
+    ``chance`` get against ``x_train``, and the samples' mean distance to ``x_train`` over that to ``fresh``."""
+    return (memorization_fraction(chance, x_train),
+            distance_to_training(samples, x_train, fresh)["nn_dist_ratio"])
 
 
 def fmt_mean_ci(entry: tuple, digits: int = 3) -> str:

@@ -69,17 +69,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
 
-from genlab.cli.study import fmt_mean_ci, int_list, one_int, split_study_args
+from genlab.cli.study import fmt_mean_ci, int_list, one_int, run_commands, split_study_args
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.files import METRICS_FILE, atomic_write_text
 from genlab.core.validation import error_line
@@ -90,8 +87,6 @@ from metrics.rate_table import row_mean_ci
 __all__ = ["RECIPE", "DEFAULT_M", "STUDY_DEFAULTS", "STUDY_KEYS", "Study", "run_name", "run_missing",
            "run_values", "collect", "threshold_m", "thresholds", "markdown", "main"]
 
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ROOT / "scripts" / "train.py"
 
 RECIPE = "icl_task_diversity"
 #: the default grid: 4^0 .. 4^5 = 1024, then every power of 2 up to 2^15 (where the threshold is expected,
@@ -128,7 +123,7 @@ def run_name(m: int, seed: int) -> str:
 
 
 def _command(study: Study, m: int, seed: int) -> list:
-    return [sys.executable, str(TRAIN), f"recipe={RECIPE}", *study.overrides, f"icl.n_tasks={m}", f"seed={seed}",
+    return [f"recipe={RECIPE}", *study.overrides, f"icl.n_tasks={m}", f"seed={seed}",
             f"out_dir={study.run_dir(m, seed)}", "progress=false"]
 
 
@@ -140,18 +135,7 @@ def run_missing(study: Study) -> list:
     """Run every (M, seed) whose metrics.json is missing, ``jobs`` at a time (one thread each when jobs > 1);
     returns one line per failed run."""
     todo = [(m, s) for m in study.ms for s in study.seeds if not _complete(study, m, s)]
-    env = dict(os.environ, **({"OMP_NUM_THREADS": "1"} if study.jobs > 1 else {}))
-
-    def one(job) -> str | None:
-        m, s = job
-        print(f"running {run_name(m, s)}", flush=True)
-        done = subprocess.run(_command(study, m, s), env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            return f"{run_name(m, s)}: {(done.stderr.strip().splitlines() or ['exit status'])[-1]}"
-        return None
-
-    with ThreadPoolExecutor(max_workers=study.jobs) as pool:
-        return [e for e in pool.map(one, todo) if e is not None]
+    return run_commands([(run_name(m, s), _command(study, m, s)) for m, s in todo], study.jobs)
 
 
 #: table key -> the run metric it reads ({K} the prompt length); NaN where the run has none (unbounded pool)

@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 
+from genlab.cli.study import M_CHANCE
 from genlab.cli import memorisation as mem
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.diffusion.memorization import distance_to_training, memorization_fraction
@@ -176,7 +177,7 @@ def test_the_table_reads_back_the_runs_and_the_comparisons(toy):
     assert table["net_w16_k2", 32]["between_sliced_w1_floor"][0] == between["sliced_w1_floor"]
     # the chance level: fresh truth points against each split's training set, averaged over the splits
     truth = mem._truth(study.recipe, study.forward)
-    chance = truth.sample(mem.M_CHANCE, generator=make_generator(derive_seed(0, "chance"))).to(torch.float64)
+    chance = truth.sample(M_CHANCE, generator=make_generator(derive_seed(0, "chance"))).to(torch.float64)
     expected = np.mean([memorization_fraction(chance, mem.training_set(truth, 32, 0, k)) for k in (0, 1)])
     assert table["empirical", 32]["chance"][0] == pytest.approx(expected, abs=1e-15)
     # the full memoriser: well above chance, its two laws far apart, each sample near its own training set

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab.cli.study import M_CHANCE
 from genlab.cli import score_regimes as sr
 from genlab.core.seeding import derive_seed, make_generator
 from genlab.diffusion.memorization import memorization_fraction
@@ -63,7 +64,7 @@ def test_the_study_runs_every_estimator_at_toy_size_and_tabulates_what_they_wrot
     assert math.isnan(table["kde", 64]["weight_movement"][0])  # no network, no weight movement
     # the chance level is the memorisation fraction of fresh truth points against the same training set
     truth, x = sr._training_set(64, 0)
-    chance = truth.sample(sr.M_CHANCE, generator=make_generator(derive_seed(0, "chance"))).to(torch.float64)
+    chance = truth.sample(M_CHANCE, generator=make_generator(derive_seed(0, "chance"))).to(torch.float64)
     assert table["network", 64]["memorisation_chance"][0] == memorization_fraction(chance, x)
     text = (out / "score_regimes.md").read_text()
     assert text.count("\n") == 2 * (2 + 10) + 1 and "KDE score, held-out h" in text
