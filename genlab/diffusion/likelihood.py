@@ -51,7 +51,7 @@ def _velocity_and_divergence(score_fn, x, t: float, process: Process, probes):
 def ode_log_prob(score_fn, x, process: Process, *, n_steps: int = 64, method: str = "rk4",
                  grid: str = "edm", trace: str = "auto", n_probes: int = 1,
                  generator: torch.Generator | None = None, prior_log_prob=None,
-                 chunk: int = 4096, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                 chunk: int = 1024, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """log p_t0(x) of the model whose score is ``score_fn``, shape (n,), float64.
 
     Parameters
@@ -67,6 +67,10 @@ def ode_log_prob(score_fn, x, process: Process, *, n_steps: int = 64, method: st
     n_probes : Rademacher probes per point for Hutchinson.
     prior_log_prob : callable or None
         log p_T; default the process's Gaussian prior.
+    chunk : int
+        Points solved together.  1024 keeps a wide network's (chunk, width) activations and their
+        backward passes cache-resident: at width 2048 the score Jacobian of 4096 points took 163 ms
+        in one block and 66 ms in four (one core, 2026-12-07), with bit-identical values.
     """
     x = check_points("x", x).to(dtype)
     n_steps = check_positive_int("likelihood_steps", n_steps)
