@@ -24,8 +24,8 @@ from genlab.core.seeding import derive_seed, make_generator
 
 def steps_per_second(cfg: DiffusionConfig, n_steps: int = 200) -> float:
     """Adam steps/s of the default network and batch, after 20 warm-up steps."""
-    model = ScoreModel(TimeMLP(2, cfg.width, cfg.depth, cfg.time_embed_dim), cfg.make_process(), cfg.target,
-                       input_scale=cfg.input_scale)
+    net = TimeMLP(2, cfg.width, cfg.depth, cfg.time_embed_dim, time_width=cfg.time_width)
+    model = ScoreModel(net, cfg.make_process(), cfg.target, input_scale=cfg.input_scale)
     opt = torch.optim.Adam(model.parameters(), cfg.lr)
     x = torch.randn(cfg.batch_size, 2)
     g = torch.Generator().manual_seed(0)

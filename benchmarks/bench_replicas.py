@@ -48,7 +48,8 @@ def matmul_peak(size: int = 2048, reps: int = 5, threads: int | None = None,
 def matmul_flops_per_step(cfg: DiffusionConfig, dim: int) -> float:
     """Forward + backward FLOPs of one training step of one network (matrix products only)."""
     w, e = cfg.width, cfg.time_embed_dim
-    macs = e * w + w * w + dim * w + cfg.depth * w * w + w * dim
+    t = cfg.time_width or w  # the time branch: e -> t -> w
+    macs = e * t + t * w + dim * w + cfg.depth * w * w + w * dim
     return 3 * 2 * cfg.batch_size * macs
 
 

@@ -120,7 +120,8 @@ def _training_flop_rate(sweep_dir: Path) -> tuple[float, float] | None:
         t = json.loads(run.read_text())
         dc, d = cfg["diffusion"], int(cfg["truth"].get("dim") or 2)
         w, e, batch = dc["width"], dc["time_embed_dim"], min(dc["batch_size"], cfg["n"])
-        macs = e * w + w * w + d * w + dc["depth"] * w * w + w * d
+        tw = dc.get("time_width") or w  # the time branch: e -> tw -> w (runs from before the key have none)
+        macs = e * tw + tw * w + d * w + dc["depth"] * w * w + w * d
         flops += 6 * batch * macs * dc["steps"]
         seconds += t["train_time_s"] / t.get("train_replicas", 1)
     return (flops / 1e9, flops / 1e9 / seconds) if seconds else None

@@ -98,6 +98,9 @@ class DiffusionConfig(OptimConfig):
     #: width of the sinusoidal embedding of the noise level c_noise = log(sigma_t / alpha_t)
     #: (Vaswani et al. 2017; Ho et al. 2020)
     time_embed_dim: int = 64
+    #: hidden width of the time branch (embedding -> time_width -> width; nn/mlp.py): its time_width x
+    #: width layer meets every training row, so a narrower branch cheapens a wide network (null: width)
+    time_width: Optional[int] = None
     #: the MLP's activation: silu, relu, gelu or tanh
     activation: str = "silu"
     #: how the MLP's layers scale with the width (nn/scaling.py): standard (PyTorch's nn.Linear), ntk
@@ -183,6 +186,8 @@ class DiffusionConfig(OptimConfig):
         for name in ("width", "time_embed_dim", "batch_size", "sampler_steps",
                      "likelihood_steps", "n_probes", "score_error_m", "t0_inner"):
             check_positive_int(name, getattr(self, name))
+        if self.time_width is not None:
+            check_positive_int("time_width", self.time_width)
         if int(self.depth) < 0:
             raise ValueError(f"depth must be >= 0, got {self.depth}")
         check_in("activation", self.activation, sorted(ACTIVATIONS))

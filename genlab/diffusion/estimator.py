@@ -250,9 +250,10 @@ def score_network(cfg: DiffusionConfig, d: int, *, seed: int) -> TimeMLP:
 
 def score_mlp(cfg: DiffusionConfig, d: int, *, generator: torch.Generator,
               replicas: Optional[int] = None) -> TimeMLP:
-    """The configured MLP (width, depth, embedding, activation, network_scaling), drawn from ``generator``."""
+    """The configured MLP (width, depth, embedding, time_width, activation, network_scaling), drawn
+    from ``generator``."""
     return TimeMLP(d, cfg.width, cfg.depth, cfg.time_embed_dim, cfg.activation, replicas=replicas,
-                   generator=generator, scaling=cfg.network_scaling)
+                   generator=generator, scaling=cfg.network_scaling, time_width=cfg.time_width)
 
 
 def score_model(cfg: DiffusionConfig, process, net, x: torch.Tensor) -> ScoreModel:

@@ -65,7 +65,8 @@ def replica_memory_bytes(cfg: DiffusionConfig, d: int, n: int) -> int:
     n x d training set.
     """
     w, e = cfg.width, cfg.time_embed_dim
-    params = (e + 1) * w + (w + 1) * w + (d + 1) * w + cfg.depth * (w + 1) * w + (w + 1) * d
+    t = cfg.time_width or w  # the time branch: e -> t -> w
+    params = (e + 1) * t + (t + 1) * w + (d + 1) * w + cfg.depth * (w + 1) * w + (w + 1) * d
     batch = train_batch_size(cfg, n)
     acts = batch * ((3 * cfg.depth + 10) * w + e + 4 * d)
     return 4 * (5 * params + acts + n * d)

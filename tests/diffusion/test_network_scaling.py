@@ -25,3 +25,16 @@ def test_fit_reports_the_movement_of_the_scored_network_from_its_init(mixture, s
     for key, value in weight_movement(net, init).items():  # the same computation on the same weights
         assert model.train_stats[key] == value > 0
     assert "weight_movement" not in fit_diffusion(DiffusionConfig(**TINY), x, seed=3).train_stats
+
+
+def test_a_fit_builds_and_measures_the_network_with_its_time_width(mixture):
+    x = mixture.sample(200, torch.Generator().manual_seed(0))
+    cfg = DiffusionConfig(**TINY, network_scaling="ntk", weight_movement=True, time_width=8)
+    model = fit_diffusion(cfg, x, seed=3)
+    net, init = model.score_model.net, score_network(cfg, 2, seed=3)
+    assert (net.time_out.in_features, net.time_out.out_features, init.time_in.out_features) == (8, 32, 8)
+    assert net.time_out.multiplier == 1 / 8                    # a hidden layer of fan-in time_width
+    assert model.train_stats["weight_movement"] == weight_movement(net, init)["weight_movement"] > 0
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="^diffusion.time_width must be a positive integer"):
+            DiffusionConfig(time_width=bad).validate()

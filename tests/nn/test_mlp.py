@@ -79,3 +79,31 @@ def test_a_noise_level_of_another_batch_shape_is_refused():
     net = TimeMLP(2, 16, 1, 8)
     with pytest.raises(RuntimeError):
         net(torch.randn(5, 2), torch.rand(4))
+
+
+@pytest.mark.parametrize("scaling", ["standard", "ntk"])
+def test_time_width_none_is_the_network_without_it(scaling):
+    """time_width=None builds the layers in the old order and shapes, so one seed gives the same weights."""
+    old = TimeMLP(2, 32, 1, 16, generator=torch.Generator().manual_seed(7), scaling=scaling)
+    new = TimeMLP(2, 32, 1, 16, generator=torch.Generator().manual_seed(7), scaling=scaling, time_width=None)
+    assert [n for n, _ in old.named_parameters()] == [n for n, _ in new.named_parameters()]
+    for (name, p), (_, q) in zip(old.named_parameters(), new.named_parameters()):
+        assert torch.equal(p, q), name
+    assert new.time_in.weight.shape == (16, 32) and new.time_out.weight.shape == (32, 32)  # (in, out)
+
+
+def test_time_width_sets_the_time_branch_alone():
+    net = TimeMLP(3, width=32, depth=2, time_embed_dim=16, time_width=8)
+    assert (net.time_in.in_features, net.time_in.out_features) == (16, 8)       # embedding -> time_width
+    assert (net.time_out.in_features, net.time_out.out_features) == (8, 32)     # time_width -> width
+    assert (net.x_in.out_features, net.hidden[0].in_features) == (32, 32)
+    assert net(torch.randn(5, 3), torch.rand(5)).shape == (5, 3)
+    assert net(torch.randn(5, 3), torch.tensor(0.3)).shape == (5, 3)
+    batched = TimeMLP(3, 32, 1, 16, replicas=2, time_width=8)
+    assert batched(torch.randn(2, 5, 3), torch.rand(2, 5)).shape == (2, 5, 3)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "8"])
+def test_a_bad_time_width_is_refused_naming_it(bad):
+    with pytest.raises(ValueError, match="^time_width must be a positive integer"):
+        TimeMLP(2, 32, 1, 16, time_width=bad)

@@ -167,3 +167,14 @@ def test_weight_movement_closed_form():
 def test_an_unknown_scaling_is_refused_naming_the_key():
     with pytest.raises(ValueError, match="^scaling must be one of standard, ntk, mean_field; got 'mup'$"):
         TimeMLP(D, scaling="mup")
+
+
+@pytest.mark.parametrize("scaling", ["ntk", "mean_field"])
+def test_time_out_takes_its_fan_in_from_time_width(scaling):
+    """time_out is a hidden layer of fan-in time_width (not width): m = 1/f on N(0, f) stored weights,
+    so its effective weights are N(0, 1/f); time_in keeps the embedding's fan-in."""
+    net = TimeMLP(D, 256, 0, E, generator=torch.Generator().manual_seed(8), scaling=scaling, time_width=64)
+    assert (net.time_out.multiplier, net.time_out.init_std) == layer_scale(scaling, "hidden", 64)
+    assert (net.time_in.multiplier, net.time_in.init_std) == layer_scale(scaling, "input", E)
+    eff = net.time_out.multiplier * net.time_out.weight.detach().double()   # (64, 256)
+    assert float(eff.var()) == pytest.approx(1 / 64, rel=0.05)              # 16k draws: sd of the ratio ~1%

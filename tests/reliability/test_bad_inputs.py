@@ -101,6 +101,8 @@ CLI = [
      "oracle needs a truth", None),
     ("sampler-law TV of a stochastic sampler", ["recipe=diffusion_oracle", "diffusion.sampler=sde_euler"],
      "deterministic sampler", None),
+    ("score network time width = 0", ["recipe=diffusion_lazy", "diffusion.time_width=0"],
+     "diffusion.time_width must be a positive integer", None),
     ("unknown GAN loss", ["recipe=gan_ring", "gan.loss=wasserstein"], "gan.loss must be one of", None),
     ("GAN lr <= 0", ["recipe=gan_ring", "gan.lr=0"], "gan.lr must be > 0", None),
     ("GAN discriminator lr < 0", ["recipe=gan_ring", "gan.d_lr=-1e-3"], "gan.d_lr must be > 0", None),
