@@ -19,7 +19,9 @@ E||s - s*||^2 / E||s*||^2 on a grid of times from 0.001 to 3 (standardised coord
 noised truth; ``diffusion.score_error_times``), the memorisation
 fraction (Gu et al. 2023) with the fraction fresh truth points get by chance, the mean distance of samples
 to the training set over that to a fresh truth sample of the same size, and the weight movement of the
-networks.  Runs are written to ``out_dir/<estimator>_n<n>_s<seed>`` and skipped when complete; the tables
+networks (Frobenius over all layers; spectral, the largest layer's over all layers and over the layers x
+passes through, since a time branch may learn its embedding of the noise level while the features of x stay
+near their init).  Runs are written to ``out_dir/<estimator>_n<n>_s<seed>`` and skipped when complete; the tables
 go to ``out_dir/score_regimes.md`` and to stdout, the score errors against t to ``out_dir/score_regimes.png``.
 """
 
@@ -105,10 +107,20 @@ def _run_values(run_dir: Path, n: int, seed: int) -> dict[str, float]:
     out = {"tv": m["tv"], "tv_floor": m["tv_floor"], "memorisation": m["memorization_fraction"],
            "memorisation_chance": chance_level, "nn_ratio": nn_ratio, "wall": wall,
            "weight_movement": m.get("weight_movement", math.nan),
-           "weight_movement_spectral": m.get("weight_movement_spectral", math.nan)}
+           "weight_movement_spectral": m.get("weight_movement_spectral", math.nan),
+           "weight_movement_spectral_x": _x_pathway_spectral(m)}
     fisher = _fisher_information(truth, x, n)
     out.update({f"score_error_t{t:g}": m[f"score_error_t{t:g}"] / fisher[i] for i, t in enumerate(TIMES)})
     return out
+
+
+def _x_pathway_spectral(m: dict) -> float:
+    """The largest spectral weight movement over the layers that x passes through (x_in, hidden, out):
+    the time branch (time_in, time_out) embeds the noise level and may be learned while the features of x
+    stay near their init.  NaN for a run without per-layer movement."""
+    layers = [v for k, v in m.items() if k.startswith("weight_movement_spectral_")
+              and not k.startswith("weight_movement_spectral_time_")]
+    return max(layers) if layers else math.nan
 
 
 def _fisher_information(truth, x, n: int) -> list[float]:
@@ -143,10 +155,11 @@ def markdown(table: dict) -> str:
     the relative score error E||s - s*||^2 / E||s*||^2 on the time grid."""
     labels = {name: label for name, label, _ in ESTIMATORS}
     law = ["| estimator | n | seeds | TV [max floor] | memorisation (chance) | d(train) / d(fresh) "
-           "| weight movement F / spectral | wall s |", "|" + "---|" * 8]
+           "| weight movement F / spectral (all layers / x-pathway) | wall s |", "|" + "---|" * 8]
     score = ["| estimator | n | " + " | ".join(f"t = {t:g}" for t in TIMES) + " |", "|" + "---|" * (2 + len(TIMES))]
     for (name, n), v in table.items():
-        wm = f"{fmt_mean_ci(v['weight_movement'], 2)} / {fmt_mean_ci(v['weight_movement_spectral'], 2)}"
+        wm = " / ".join(fmt_mean_ci(v[k], 2) for k in ("weight_movement", "weight_movement_spectral",
+                                                         "weight_movement_spectral_x"))
         law.append(f"| {labels[name]} | {n} | {v['tv'][2]} | {fmt_mean_ci(v['tv'])} [{v['tv_floor'][0]:.2g}] "
                    f"| {fmt_mean_ci(v['memorisation'], 2)} ({v['memorisation_chance'][0]:.2g}) "
                    f"| {fmt_mean_ci(v['nn_ratio'])} "

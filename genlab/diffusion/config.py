@@ -109,8 +109,9 @@ class DiffusionConfig(OptimConfig):
     #: per layer as Yang et al. 2022, Table 3, so lr transfers across widths)
     network_scaling: str = "standard"
     #: report weight_movement (||W - W_0||_F / ||W_0||_F pooled over layers) and weight_movement_spectral
-    #: (the largest layer's ||W - W_0||_2 / ||W_0||_2) of the scored (EMA) network against its init
-    #: (nn/scaling.py): both small in the lazy regime (Chizat, Oyallon & Bach 2019)
+    #: (the largest layer's ||W - W_0||_2 / ||W_0||_2, and each layer's as weight_movement_spectral_<layer>)
+    #: of the scored (EMA) network against its init (nn/scaling.py): small in the lazy regime (Chizat,
+    #: Oyallon & Bach 2019)
     weight_movement: bool = False
     # loss (loss.py)
     #: law of the training times on [t0, T]: uniform in t, logsnr (log-SNR uniform: with weighting=eps

@@ -108,8 +108,10 @@ def make_linear(scaling: str, kind: str, in_features: int, out_features: int, re
 def weight_movement(net: torch.nn.Module, net0: torch.nn.Module) -> dict[str, float]:
     """How far ``net``'s weight matrices moved from ``net0``'s (its initialisation).
 
-    Returns ``weight_movement``, ||W - W_0||_F / ||W_0||_F pooled over every linear layer, and
-    ``weight_movement_spectral``, the largest over layers of ||W - W_0||_2 / ||W_0||_2; both in the
+    Returns ``weight_movement``, ||W - W_0||_F / ||W_0||_F pooled over every linear layer,
+    ``weight_movement_spectral``, the largest over layers of ||W - W_0||_2 / ||W_0||_2, and that
+    ratio per layer as ``weight_movement_spectral_<layer>`` (the module's name, dots as
+    underscores: which layer moved, e.g. a time branch against the x-pathway); all in the
     coordinates the layers compute with (multiplier x stored weight), biases left out (the scaled
     layers start them at 0).  Chizat, Oyallon & Bach (2019) call training lazy when the weights
     barely move while the function does.  The spectral ratio is the one that bounds how much a
@@ -119,7 +121,7 @@ def weight_movement(net: torch.nn.Module, net0: torch.nn.Module) -> dict[str, fl
     """
     layers0 = dict(net0.named_modules())
     num = den = 0.0
-    spectral = 0.0
+    per_layer = {}
     for name, layer in net.named_modules():
         if isinstance(layer, ReplicaLinear):
             m = getattr(layer, "multiplier", 1.0)
@@ -128,5 +130,6 @@ def weight_movement(net: torch.nn.Module, net0: torch.nn.Module) -> dict[str, fl
             num += float((w - w0).pow(2).sum())
             den += float(w0.pow(2).sum())
             ratio = torch.linalg.matrix_norm(w - w0, ord=2) / torch.linalg.matrix_norm(w0, ord=2)
-            spectral = max(spectral, float(ratio.max()))
-    return {"weight_movement": math.sqrt(num / den), "weight_movement_spectral": spectral}
+            per_layer[f"weight_movement_spectral_{name.replace('.', '_')}"] = float(ratio.max())
+    return {"weight_movement": math.sqrt(num / den),
+            "weight_movement_spectral": max(per_layer.values(), default=0.0), **per_layer}

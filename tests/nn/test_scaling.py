@@ -161,7 +161,13 @@ def test_weight_movement_closed_form():
     got = weight_movement(net, net0)
     assert got["weight_movement"] == pytest.approx(c * float(eff(net0.hidden[0]).norm()) / total, rel=1e-12)
     assert got["weight_movement_spectral"] == pytest.approx(c, rel=1e-12)
-    assert weight_movement(net0, net0) == {"weight_movement": 0.0, "weight_movement_spectral": 0.0}
+    # per layer: the scaled one moved by c, every other not at all
+    layers = ("time_in", "time_out", "x_in", "hidden_0", "out")
+    assert {k: v for k, v in got.items() if k.startswith("weight_movement_spectral_")} == pytest.approx(
+        {f"weight_movement_spectral_{name}": (c if name == "hidden_0" else 0.0) for name in layers}, rel=1e-12)
+    still = weight_movement(net0, net0)
+    assert still["weight_movement"] == still["weight_movement_spectral"] == 0.0
+    assert all(still[f"weight_movement_spectral_{name}"] == 0.0 for name in layers)
 
 
 def test_an_unknown_scaling_is_refused_naming_the_key():
