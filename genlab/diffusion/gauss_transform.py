@@ -93,10 +93,10 @@ def multi_indices(d: int, degree: int) -> torch.Tensor:
 def _monomials(y: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     """y^alpha for every row of y (m, d) and every alpha (K, d): (m, K), through a power table."""
     top = int(alphas.max()) if alphas.numel() else 0
-    powers = torch.ones(y.shape[0], y.shape[1], top + 1, dtype=y.dtype)
+    powers = torch.ones(y.shape[0], y.shape[1], top + 1, dtype=y.dtype, device=y.device)
     for k in range(1, top + 1):
         powers[:, :, k] = powers[:, :, k - 1] * y
-    out = torch.ones(y.shape[0], alphas.shape[0], dtype=y.dtype)
+    out = torch.ones(y.shape[0], alphas.shape[0], dtype=y.dtype, device=y.device)
     for j in range(y.shape[1]):
         out *= powers[:, j, :][:, alphas[:, j]]
     return out
@@ -121,7 +121,7 @@ class GaussPosterior:
         n, d = self.x.shape
         self.chunk = (max(8, BLOCK_BYTES // (8 * n)) if chunk is None else check_positive_int("chunk", chunk))
         # [1, x, x x^T] per point: the second product of the direct path contracts the weights with it
-        self._features = torch.cat([torch.ones(n, 1, dtype=torch.float64), self.x,
+        self._features = torch.cat([torch.ones(n, 1, dtype=torch.float64, device=self.x.device), self.x,
                                     (self.x[:, :, None] * self.x[:, None, :]).reshape(n, d * d)], 1)
         self._sq = (self.x ** 2).sum(1)                                       # (n,)
         self._taylor = None
@@ -135,14 +135,14 @@ class GaussPosterior:
     def __call__(self, z: torch.Tensor, a: torch.Tensor, v: torch.Tensor):
         """z (B, d), a and v (B, 1) (or (1, 1): one time for every query) ->
         log sum_i k_i (B,), mean (B, d), covariance (B, d, d); float64."""
-        z = z.to(torch.float64)
-        a = torch.as_tensor(a, dtype=torch.float64).reshape(-1, 1).expand(z.shape[0], 1)
-        v = torch.as_tensor(v, dtype=torch.float64).reshape(-1, 1).expand(z.shape[0], 1)
+        z = z.to(device=self.x.device, dtype=torch.float64)
+        a = torch.as_tensor(a, dtype=torch.float64, device=z.device).reshape(-1, 1).expand(z.shape[0], 1)
+        v = torch.as_tensor(v, dtype=torch.float64, device=z.device).reshape(-1, 1).expand(z.shape[0], 1)
         d = z.shape[1]
-        log_norm = torch.empty(z.shape[0], dtype=torch.float64)
+        log_norm = torch.empty(z.shape[0], dtype=torch.float64, device=z.device)
         mean = torch.empty_like(z)
-        cov = torch.empty(z.shape[0], d, d, dtype=torch.float64)
-        direct = torch.ones(z.shape[0], dtype=torch.bool)
+        cov = torch.empty(z.shape[0], d, d, dtype=torch.float64, device=z.device)
+        direct = torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
         one_time = bool((a == a[:1]).all() and (v == v[:1]).all()) if z.shape[0] else False
         if self.taylor_degree_max is not None and one_time and not z.requires_grad:
             direct = self._taylor_rows(z, float(a[0]), float(v[0]), log_norm, mean, cov)
@@ -181,6 +181,8 @@ class GaussPosterior:
         shifts = [torch.zeros(d, dtype=torch.int64)] + list(unit) + [unit[j] + unit[k] for j in range(d) for k in range(d)]
         cols = torch.tensor([[index[tuple((al + s).tolist())] for s in shifts] for al in alphas[:n_terms]])
         inv_fact = torch.exp(-torch.lgamma(alphas[:n_terms].to(torch.float64) + 1).sum(1))
+        device = self.x.device
+        alphas, cols, inv_fact = alphas.to(device), cols.to(device), inv_fact.to(device)
         delta = (self.x - centre) / radius
         self._taylor = dict(centre=centre, radius=radius, alphas=alphas, cols=cols, inv_fact=inv_fact,
                             delta_sq=(delta ** 2).sum(1), mono=_monomials(delta, alphas).T.contiguous())
@@ -200,7 +202,7 @@ class GaussPosterior:
         log_eps = 2 * q + (p_max + 1) * torch.log(q.clamp_min(1e-300)) - math.lgamma(p_max + 2)
         q_ok = (q <= TAYLOR_Q_MAX) & (log_eps <= math.log(TAYLOR_TOL))
         if not q_ok.any():
-            return torch.ones(z.shape[0], dtype=torch.bool)
+            return torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
         q_top = float(q[q_ok].max())
         degree = next(p for p in range(p_max + 1) if taylor_remainder_bound(q_top, p) <= TAYLOR_TOL)
         n_terms = math.comb(degree + d, d)
@@ -211,7 +213,7 @@ class GaussPosterior:
         features = 1 + d + d * d
         taylor_cost = math.comb(degree + 2 + d, d) * n + n_rows * n_terms * (d + features)
         if taylor_cost >= n_rows * n * (d + 11 + features):
-            return torch.ones(z.shape[0], dtype=torch.bool)
+            return torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
         gamma = torch.exp(-0.5 * a * a * radius * radius / v * tay["delta_sq"])      # (n,)
         moments = tay["mono"][:math.comb(degree + 2 + d, d)] @ gamma                  # (K2,)
         cols = tay["cols"][:n_terms]

@@ -94,7 +94,7 @@ class _SmoothedEmpirical:
         return 0.0
 
     def __call__(self, x: torch.Tensor, t) -> torch.Tensor:
-        return self._score(x, t)[0].to(x.dtype)
+        return self._score(x, t)[0].to(device=x.device, dtype=x.dtype)
 
     @torch.no_grad()
     def score_and_jacobian(self, x: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,19 +109,19 @@ class _SmoothedEmpirical:
         """
         score, s0, factor, a, v, cov = self._score(x, t)
         d = x.shape[1]
-        eye = torch.eye(d, dtype=torch.float64, device=x.device)
+        eye = torch.eye(d, dtype=torch.float64, device=self.x_train.device)
         jac = (a ** 2 / v ** 2)[:, :, None] * cov - eye / v[:, :, None]          # (B, d, d)
         if factor is not None:  # where p < rho: d[(p / rho) s] = (p / rho) (ds + s s^T)
             floored = factor[:, None, None] * (jac + s0[:, :, None] * s0[:, None, :])
             jac = torch.where((factor < 1.0)[:, None, None], floored, jac)
-        return score.to(x.dtype), jac.to(x.dtype)
+        return score.to(device=x.device, dtype=x.dtype), jac.to(device=x.device, dtype=x.dtype)
 
     def _score(self, x: torch.Tensor, t):
         """The (floored) score (B, d), the unfloored one, the floor's factor (B,) or None, alpha and v
         (B, 1) and the posterior covariance (B, d, d); float64."""
-        xd = x.to(torch.float64)
+        xd = x.to(device=self.x_train.device, dtype=torch.float64)
         n, d = xd.shape
-        tt = _times(t, n)
+        tt = _times(t, n).to(xd.device)
         a = self.process.alpha(tt)[:, None]                                 # (B, 1)
         v = self.variance(a, self.process.sigma(tt)[:, None])               # (B, 1)
         log_norm, mean, cov = self.posterior(xd, a, v)
