@@ -59,8 +59,15 @@ class EvalConfig:
     floor_cache: Optional[str] = "~/.cache/genlab/floors"
     #: metrics against the truth, each with CI and floor (`metrics.evaluate`): w1, w2, sliced_w1, sliced_w2,
     #: sinkhorn_w2, mmd2, tv_hist, tv_classifier; tv, kl, hellinger (both densities); w1_law (1-D);
-    #: tv_sampler, tv_sampler_t0 (an ODE sampler's own law)
+    #: w1_grid (both densities, a truth on a box in d <= 3); tv_sampler, tv_sampler_t0 (an ODE sampler's
+    #: own law)
     metrics: List[str] = field(default_factory=lambda: ["w1", "sliced_w1"])
+    #: w1_grid's cells per axis N: the model's density is evaluated at (N grid_nodes)^d points (each a
+    #: likelihood solve for a diffusion model), and the proven quantisation error is sqrt(d) (high - low) / N
+    #: times TV (genlab/run/grid.py)
+    grid_cells: int = 64
+    #: w1_grid's Gauss-Legendre nodes per axis and cell, k: the cell masses' quadrature error is O(h^(2k))
+    grid_nodes: int = 2
     #: also fit a Gaussian KDE with held-out bandwidth on the same n points and report its
     #: TV as kde_tv (the no-training reference a trained density model must beat)
     kde_reference: bool = False

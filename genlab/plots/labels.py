@@ -24,6 +24,7 @@ METRIC_LABELS = {
     "w1": ("Wasserstein-1 distance (exact OT)", "$W_1$ (data units)"),
     "w2": ("Wasserstein-2 distance (exact OT)", "$W_2$ (data units)"),
     "w1_law": ("Wasserstein-1 to the law itself (1-D)", "$W_1$ (data units)"),
+    "w1_grid": ("Wasserstein-1 between the densities on a grid", "$W_1$ (data units)"),
     "sliced_w1": ("sliced Wasserstein-1 distance", "$SW_1$ (data units)"),
     "sliced_w2": ("sliced Wasserstein-2 distance", "$SW_2$ (data units)"),
     "sinkhorn_w2": ("Sinkhorn divergence (W2 cost)", r"$S_\varepsilon$"),

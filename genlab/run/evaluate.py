@@ -18,6 +18,7 @@ from genlab.core.family import Fitted
 from genlab.distributions import MarginalLaw
 from genlab.families import get_family
 from genlab.run.floor_cache import cached_floors
+from genlab.run.grid import W1_GRID, w1_grid_estimate
 from genlab.run.validate import EXACT_LAW_METRICS
 
 __all__ = ["evaluate_fitted_metrics"]
@@ -64,11 +65,16 @@ def evaluate_fitted_metrics(cfg, truth, fitted: Fitted, x_train: torch.Tensor, d
         estimates["w1_law"] = M.Estimate.exact(
             M.wasserstein(samples, MarginalLaw(truth), p=1, method="1d"),
             note="W1 against the known 1-D law (quantile quadrature); no sampling floor")
+    grid_terms = {}
+    if W1_GRID in cfg.eval.metrics:  # after tv, whose interval bounds the grid's quantisation error
+        estimates[W1_GRID], grid_terms = w1_grid_estimate(cfg, truth, truth_log_prob, model_log_prob,
+                                                          estimates.get("tv"))
     extra = family.evaluate_extra(cfg, truth, fitted, model_log_prob) if family.evaluate_extra else {}
     estimates.update({k: v for k, v in extra.items() if isinstance(v, M.Estimate)})
     out: dict = {}
     for name, est in estimates.items():
         out.update(est.as_flat(name))
+    out.update(grid_terms)
     out.update({k: float(v) for k, v in fitted.extras.items()})
     out.update({k: v for k, v in extra.items() if not isinstance(v, M.Estimate)})
     if cfg.eval.kde_reference:

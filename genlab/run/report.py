@@ -14,7 +14,7 @@ __all__ = ["RunResult", "HEADLINE_ORDER", "AT_FLOOR", "format_estimate", "metric
 #: metrics shown on the last printed line, in this order, when present
 HEADLINE_ORDER = ("modes_captured", "high_quality_fraction", "mode_reverse_kl", "tv", "tv_t0", "tv_offset",
                   "kde_tv", "tv_sampler",
-                  "tv_sampler_t0", "tv_classifier", "w1_law", "w1", "kl", "sliced_w1", "w2", "mmd2")
+                  "tv_sampler_t0", "tv_classifier", "w1_law", "w1_grid", "w1", "kl", "sliced_w1", "w2", "mmd2")
 #: a value within this factor of its floor is marked in the run table: it measures the metric's own
 #: sampling error more than the model (the 3x rule of `rates.floor_factor`)
 AT_FLOOR = 3.0

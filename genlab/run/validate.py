@@ -15,6 +15,7 @@ from genlab.distributions import has_marginal_law, make_truth
 from genlab.families import family_names, get_family
 from genlab.run.data import check_data_split
 from genlab.run.floor_cache import check_floor_cache
+from genlab.run.grid import W1_GRID, w1_grid_problem
 
 __all__ = ["validate", "check_metrics_for_truth", "build_truth", "DENSITY_METRICS", "EXACT_LAW_METRICS",
            "known_metrics"]
@@ -22,7 +23,7 @@ __all__ = ["validate", "check_metrics_for_truth", "build_truth", "DENSITY_METRIC
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
 #: metrics against the truth's law itself, computed by the run (no truth samples, floor 0)
-EXACT_LAW_METRICS = ("w1_law",)
+EXACT_LAW_METRICS = ("w1_law", "w1_grid")
 
 
 def known_metrics() -> tuple:
@@ -36,6 +37,8 @@ def validate(cfg) -> None:
     check_positive_int("n", cfg.n)
     check_positive_int("eval.m", cfg.eval.m)
     check_positive_int("eval.reps", cfg.eval.reps)
+    check_positive_int("eval.grid_cells", cfg.eval.grid_cells)
+    check_positive_int("eval.grid_nodes", cfg.eval.grid_nodes)
     check_in("estimator", cfg.estimator, family_names())
     family = get_family(cfg.estimator)
     check_data_split(cfg.data_split, family.fits_truth, cfg.estimator)
@@ -60,7 +63,7 @@ def validate(cfg) -> None:
 
 def _check_metric(cfg, family, name: str) -> None:
     check_in("eval.metrics", name, known_metrics())
-    if name in DENSITY_METRICS and not family.has_density:
+    if (name in DENSITY_METRICS or name == W1_GRID) and not family.has_density:
         raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                          f"'{cfg.estimator}' has none")
     owners = [f for f in family_names() if name in get_family(f).own_metrics]
@@ -73,7 +76,8 @@ def _check_metric(cfg, family, name: str) -> None:
 
 
 def check_metrics_for_truth(cfg, truth) -> None:
-    """Refuse what the truth cannot give: density metrics without a density, w1_law beyond 1-D, and
+    """Refuse what the truth cannot give: density metrics without a density, w1_law beyond 1-D, w1_grid
+    without a density on a box in d <= 3, and
     what the family itself refuses (`Family.check_truth`)."""
     family = get_family(cfg.estimator)
     if family.check_truth:
@@ -82,6 +86,9 @@ def check_metrics_for_truth(cfg, truth) -> None:
         if name in DENSITY_METRICS and not truth.has_density:
             raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
                              f"'{cfg.truth.name}' has none on R^{truth.dim}")
+        if name == W1_GRID and w1_grid_problem(truth):
+            raise ValueError(f"eval.metrics: 'w1_grid' needs {w1_grid_problem(truth)}; truth "
+                             f"'{cfg.truth.name}' is not one (dim {truth.dim})")
         if name == "w1_law" and not has_marginal_law(truth):
             raise ValueError(f"eval.metrics: 'w1_law' needs a 1-D truth with a closed-form CDF; "
                              f"truth '{cfg.truth.name}' has dim {truth.dim}")

@@ -74,7 +74,8 @@ def _samples_are_fit_points(estimator: str) -> bool:
 
 
 #: metric name -> (theory metric, p)
-METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w2": ("wasserstein", 2), "tv": ("tv", 1),
+METRIC_TO_THEORY = {"w1": ("wasserstein", 1), "w1_law": ("wasserstein", 1), "w1_grid": ("wasserstein", 1),
+                    "w2": ("wasserstein", 2), "tv": ("tv", 1),
                     "tv_hist": ("tv", 1), "sliced_w1": ("sliced_wasserstein", 1)}
 
 

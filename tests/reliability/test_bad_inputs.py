@@ -101,6 +101,8 @@ CLI = [
      "oracle needs a truth", None),
     ("sampler-law TV of a stochastic sampler", ["recipe=diffusion_oracle", "diffusion.sampler=sde_euler"],
      "deterministic sampler", None),
+    ("grid W1 of a truth with no box", ["recipe=kde_gmm", "eval.metrics=[w1_grid]"],
+     "'w1_grid' needs a truth supported on a box", None),
     ("score network time width = 0", ["recipe=diffusion_lazy", "diffusion.time_width=0"],
      "diffusion.time_width must be a positive integer", None),
     ("unknown GAN loss", ["recipe=gan_ring", "gan.loss=wasserstein"], "gan.loss must be one of", None),
