@@ -68,6 +68,9 @@ class EvalConfig:
     grid_cells: int = 64
     #: w1_grid's Gauss-Legendre nodes per axis and cell, k: the cell masses' quadrature error is O(h^(2k))
     grid_nodes: int = 2
+    #: whole cells added to the truth's box on every side for w1_grid, where a model's mass just outside
+    #: the box is put on the grid (a mass left outside is charged the box's diameter)
+    grid_margin: int = 2
     #: also fit a Gaussian KDE with held-out bandwidth on the same n points and report its
     #: TV as kde_tv (the no-training reference a trained density model must beat)
     kde_reference: bool = False

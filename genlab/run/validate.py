@@ -39,6 +39,8 @@ def validate(cfg) -> None:
     check_positive_int("eval.reps", cfg.eval.reps)
     check_positive_int("eval.grid_cells", cfg.eval.grid_cells)
     check_positive_int("eval.grid_nodes", cfg.eval.grid_nodes)
+    if int(cfg.eval.grid_margin) < 0:
+        raise ValueError(f"eval.grid_margin must be >= 0 (whole cells), got {cfg.eval.grid_margin}")
     check_in("estimator", cfg.estimator, family_names())
     family = get_family(cfg.estimator)
     check_data_split(cfg.data_split, family.fits_truth, cfg.estimator)

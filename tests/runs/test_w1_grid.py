@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "scripts" / "train.py"
 
 
-def _cfg(cells, nodes):
-    return SimpleNamespace(eval=SimpleNamespace(grid_cells=cells, grid_nodes=nodes))
+def _cfg(cells, nodes, margin=0):
+    return SimpleNamespace(eval=SimpleNamespace(grid_cells=cells, grid_nodes=nodes, grid_margin=margin))
 
 
 def test_a_tilted_uniform_law_against_its_closed_form():
@@ -51,6 +51,25 @@ def test_a_tilted_uniform_law_against_its_closed_form():
     assert (est.ci_low, est.ci_high) == pytest.approx((est.value - est.floor, est.value + est.floor))
 
 
+def test_a_margin_of_whole_cells_puts_mass_outside_the_box_on_the_grid():
+    """q = p shifted by delta = 1/8 along x_1 (W1 = delta exactly, TV = delta / 2): with no margin the
+    mass q puts beyond x_1 = 1 is charged the box's diameter (tail bound eps (R_out + R_B), eps = 1/16);
+    with 2 cells of 1/8 beside the cube it lies on the grid, the tail term is 0 and the shift is resolved
+    exactly (the laws are uniform on unions of whole cells)."""
+    delta = 0.125
+    truth = make_truth("uniform", dim=2)
+    inside = lambda x, lo: (x[:, 0] >= lo) & (x[:, 0] <= lo + 2) & (np.abs(x[:, 1]) <= 1)  # noqa: E731
+    log_p = lambda x: np.where(inside(x, -1.0), -math.log(4.0), -np.inf)  # noqa: E731
+    log_q = lambda x: np.where(inside(x, -1.0 + delta), -math.log(4.0), -np.inf)  # noqa: E731
+    tv = M.Estimate(delta / 2, floor=0.0, ci_low=delta / 2, ci_high=delta / 2)
+    bare, bare_terms = w1_grid_estimate(_cfg(16, 2), truth, log_p, log_q, tv)
+    wide, wide_terms = w1_grid_estimate(_cfg(16, 2, margin=2), truth, log_p, log_q, tv)
+    assert bare_terms["w1_grid_tail_bound"] == pytest.approx(delta / 2 * 2 * math.sqrt(2), rel=1e-9)
+    assert wide_terms["w1_grid_tail_bound"] == 0.0 and wide_terms["w1_grid_mass_model"] == pytest.approx(1.0)
+    assert wide.value == pytest.approx(delta, abs=1e-12) and wide.floor < bare.floor / 3
+    assert abs(bare.value - delta) <= bare.floor
+
+
 def test_without_a_tv_interval_the_bound_takes_tv_at_most_1():
     truth = make_truth("smooth_joint", dim=2)
     log_p = lambda x: truth.log_prob(__import__("torch").as_tensor(x)).numpy()  # noqa: E731
@@ -72,6 +91,7 @@ def test_a_kde_run_reports_w1_grid_with_its_terms(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, str(TRAIN), "recipe=kde_smooth", "truth.dim=2", "n=200", "eval.m=200",
                            "eval.reps=2", "eval.metrics=[tv,w1_grid]", "eval.grid_cells=8", "eval.grid_nodes=1",
+                           "eval.grid_margin=1",
                            f"out_dir={out}", "progress=false", "eval.floor_cache=null"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
