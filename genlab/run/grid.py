@@ -44,7 +44,7 @@ def w1_grid_estimate(cfg, truth, truth_log_prob, model_log_prob, tv=None) -> tup
     cells, margin = cfg.eval.grid_cells, cfg.eval.grid_margin
     h = (truth.high - truth.low) / cells
     # the truth's cube widened by whole cells, so that cell edges stay on its faces (where its density
-    # jumps) while a model's mass just outside them (a diffusion model's blur at t0) is on the grid rather
+    # jumps) while a model's mass just outside them (a density blurred at the faces) is on the grid rather
     # than charged to the tail term at the box's whole diameter
     bounds = [(truth.low - margin * h, truth.high + margin * h)] * truth.dim
     r = M.grid_w1(truth_log_prob, model_log_prob, bounds, n_cells=cells + 2 * margin,
