@@ -172,13 +172,25 @@ def discrete_mmse(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2
     xs_, ys_ = _check(xs, ys)
     pool = torch.as_tensor(pool, dtype=torch.float64)
     rows = max(1, check_positive_int("chunk_elements", chunk_elements) // (xs_.shape[1] * len(pool)))
-    w_hat = torch.cat([_dmmse_w(xc, yc, pool, sigma2) for xc, yc in zip(xs_.split(rows), ys_.split(rows))])
+    rows = max(1, min(rows, xs_.shape[0]))
+    # two (rows, K, M) buffers reused by every chunk: chunks allocated afresh were not given back by the
+    # allocator below its mmap threshold, and a pool of 2^15 tasks ended at the full (B, K, M) array's
+    # 18 GB (benchmarks/README.md, the ICL task-diversity study)
+    resid2 = torch.empty(rows, xs_.shape[1], len(pool), dtype=torch.float64)
+    sse = torch.empty_like(resid2)
+    w_hat = torch.cat([_dmmse_w(xc, yc, pool, sigma2, resid2[:len(xc)], sse[:len(xc)])
+                       for xc, yc in zip(xs_.split(rows), ys_.split(rows))])
     return _predict(xs_, w_hat)
 
 
-def _dmmse_w(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2: float) -> torch.Tensor:
-    """dMMSE's posterior-mean task (B, K, d) at every prefix, float64 xs (B, K, d), ys (B, K)."""
-    resid2 = (ys[..., None] - xs @ pool.T) ** 2  # (B, K, M)
-    sse = resid2.cumsum(1) - resid2  # exclusive: prefix j uses i < j
-    post = torch.softmax(-sse / (2 * sigma2), dim=2)  # (B, K, M)
-    return post @ pool  # (B, K, d)
+def _dmmse_w(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2: float,
+             resid2: torch.Tensor, sse: torch.Tensor) -> torch.Tensor:
+    """dMMSE's posterior-mean task (B, K, d) at every prefix, float64 xs (B, K, d), ys (B, K); resid2 and sse
+    are (B, K, M) float64 buffers, overwritten."""
+    torch.matmul(xs, pool.T, out=resid2)
+    resid2.sub_(ys[..., None]).square_()  # (y_i - w_m . x_i)^2
+    torch.cumsum(resid2, 1, out=sse)
+    sse.sub_(resid2).mul_(-0.5 / sigma2)  # exclusive: prefix j uses i < j; the log-posterior up to a constant
+    sse.sub_(sse.amax(2, keepdim=True)).exp_()
+    sse.div_(sse.sum(2, keepdim=True))  # the posterior over the pool, (B, K, M)
+    return sse @ pool  # (B, K, d)
