@@ -69,12 +69,15 @@ TAYLOR_P_MAX = 40
 TAYLOR_TERMS_PER_POINT = 8
 
 
+def _log_remainder_bound(q: torch.Tensor, degree: int) -> torch.Tensor:
+    """log eps(q, P) = 2q + (P+1) log q - log (P+1)!, elementwise (-inf at q = 0)."""
+    return 2.0 * q + (degree + 1) * torch.log(q) - math.lgamma(degree + 2)
+
+
 def taylor_remainder_bound(q: float, degree: int) -> float:
     """eps(q, P) = e^(2q) q^(P+1) / (P+1)!: the proven relative error of the degree-P Taylor sums at
     ||beta|| = q (module docstring)."""
-    if q == 0.0:
-        return 0.0
-    return math.exp(2.0 * q + (degree + 1) * math.log(q) - math.lgamma(degree + 2))
+    return math.exp(float(_log_remainder_bound(torch.tensor(float(q), dtype=torch.float64), degree)))
 
 
 def multi_indices(d: int, degree: int) -> torch.Tensor:
@@ -198,9 +201,7 @@ class GaussPosterior:
         beta = (a * radius / v) * u
         q = beta.norm(dim=1)
         p_max = self.taylor_degree_max
-        # eps(q, P_max) <= TAYLOR_TOL, as taylor_remainder_bound, for every row at once
-        log_eps = 2 * q + (p_max + 1) * torch.log(q.clamp_min(1e-300)) - math.lgamma(p_max + 2)
-        q_ok = (q <= TAYLOR_Q_MAX) & (log_eps <= math.log(TAYLOR_TOL))
+        q_ok = (q <= TAYLOR_Q_MAX) & (_log_remainder_bound(q, p_max) <= math.log(TAYLOR_TOL))
         if not q_ok.any():
             return torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
         q_top = float(q[q_ok].max())

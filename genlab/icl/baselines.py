@@ -171,8 +171,8 @@ def discrete_mmse(xs: torch.Tensor, ys: torch.Tensor, pool: torch.Tensor, sigma2
     sigma2 = check_positive("sigma2", sigma2)
     xs_, ys_ = _check(xs, ys)
     pool = torch.as_tensor(pool, dtype=torch.float64)
-    rows = max(1, check_positive_int("chunk_elements", chunk_elements) // (xs_.shape[1] * len(pool)))
-    rows = max(1, min(rows, xs_.shape[0]))
+    rows = max(1, min(check_positive_int("chunk_elements", chunk_elements) // (xs_.shape[1] * len(pool)),
+                      xs_.shape[0]))
     # two (rows, K, M) buffers reused by every chunk: chunks allocated afresh were not given back by the
     # allocator below its mmap threshold, and a pool of 2^15 tasks ended at the full (B, K, M) array's
     # 18 GB (benchmarks/README.md, the ICL task-diversity study)

@@ -22,7 +22,8 @@ __all__ = ["validate", "check_metrics_for_truth", "build_truth", "DENSITY_METRIC
 
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
-#: metrics against the truth's law itself, computed by the run (no truth samples, floor 0)
+#: metrics against the truth's law itself, computed by the run with no truth samples (w1_law's floor is 0,
+#: w1_grid's the grid's error bound)
 EXACT_LAW_METRICS = ("w1_law", "w1_grid")
 
 
@@ -88,9 +89,9 @@ def check_metrics_for_truth(cfg, truth) -> None:
         if name in DENSITY_METRICS and not truth.has_density:
             raise ValueError(f"eval.metrics: '{name}' needs the truth's density, and truth "
                              f"'{cfg.truth.name}' has none on R^{truth.dim}")
-        if name == W1_GRID and w1_grid_problem(truth):
-            raise ValueError(f"eval.metrics: 'w1_grid' needs {w1_grid_problem(truth)}; truth "
-                             f"'{cfg.truth.name}' is not one (dim {truth.dim})")
+        if name == W1_GRID and (why := w1_grid_problem(truth)):
+            raise ValueError(f"eval.metrics: 'w1_grid' needs {why}; truth '{cfg.truth.name}' is not one "
+                             f"(dim {truth.dim})")
         if name == "w1_law" and not has_marginal_law(truth):
             raise ValueError(f"eval.metrics: 'w1_law' needs a 1-D truth with a closed-form CDF; "
                              f"truth '{cfg.truth.name}' has dim {truth.dim}")
