@@ -18,13 +18,18 @@ from genlab.run.floor_cache import check_floor_cache
 from genlab.run.grid import W1_GRID, w1_grid_problem
 
 __all__ = ["validate", "check_metrics_for_truth", "build_truth", "DENSITY_METRICS", "EXACT_LAW_METRICS",
-           "known_metrics"]
+           "known_metrics", "needs_model_density"]
 
 #: metrics that need the model's log-density as well as the truth's
 DENSITY_METRICS = ("tv", "kl", "hellinger")
 #: metrics against the truth's law itself, computed by the run with no truth samples (w1_law's floor is 0,
 #: w1_grid's the grid's error bound)
 EXACT_LAW_METRICS = ("w1_law", "w1_grid")
+
+
+def needs_model_density(name: str) -> bool:
+    """Whether metric ``name`` reads the model's density (the density metrics, and w1_grid's mass per cell)."""
+    return name in DENSITY_METRICS or name == W1_GRID
 
 
 def known_metrics() -> tuple:
@@ -66,7 +71,7 @@ def validate(cfg) -> None:
 
 def _check_metric(cfg, family, name: str) -> None:
     check_in("eval.metrics", name, known_metrics())
-    if (name in DENSITY_METRICS or name == W1_GRID) and not family.has_density:
+    if needs_model_density(name) and not family.has_density:
         raise ValueError(f"eval.metrics: '{name}' needs the model's density, and estimator "
                          f"'{cfg.estimator}' has none")
     owners = [f for f in family_names() if name in get_family(f).own_metrics]

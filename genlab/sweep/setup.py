@@ -18,7 +18,7 @@ from genlab.run.overrides import check_overrides
 from genlab.config.compose import ConfigError, compose_config
 from genlab.core.validation import check_in, check_positive, check_positive_int
 from genlab.families import get_family
-from genlab.run.validate import DENSITY_METRICS
+from genlab.run.validate import needs_model_density
 from genlab.sweep.plan import SweepPlan, check_sweep_dir, format_value, plan_sweep
 from genlab.sweep.slurm import launcher_names
 
@@ -97,7 +97,7 @@ def compare_overrides(cfg, other: str, metrics: list[str]) -> list[str]:
         truth = [f"truth.{k}={v}" for k, v in cfg.truth.items() if v is not None]
         truth += [f"truth.{k}=null" for k, v in other_cfg.truth.items() if v is not None and cfg.truth[k] is None]
         sizes = [f"eval.m={cfg.eval.m}", f"eval.reps={cfg.eval.reps}"]
-    usable = [m for m in metrics if not (m in DENSITY_METRICS and not family.has_density)
+    usable = [m for m in metrics if not (needs_model_density(m) and not family.has_density)
               and not (family.metric_needs and family.metric_needs(other_cfg, m))]
     if not usable:
         raise ConfigError(f"rates.compare: recipe {other!r} can give none of the metrics {metrics}")

@@ -61,6 +61,9 @@ def test_compare_recipes_inherit_the_truth_and_drop_metrics_they_cannot_give():
     assert "truth.dim=null" in sub                                # set only by the compare recipe
     assert "eval.metrics=[w1]" in extra                       # the empirical measure has no density
     assert "eval.metrics=[tv,w1]" in _compare_overrides(cfg, "kde_smooth", ["tv", "w1"])
+    # w1_grid reads the model's density per grid cell: the empirical measure cannot give it, the KDE can
+    assert "eval.metrics=[w1]" in _compare_overrides(cfg, "empirical_uniform", ["tv", "w1_grid", "w1"])
+    assert "eval.metrics=[tv,w1_grid,w1]" in _compare_overrides(cfg, "kde_smooth", ["tv", "w1_grid", "w1"])
     composed = compose_config(["recipe=empirical_uniform", *extra])
     assert (composed.truth.name, composed.truth.dim, composed.truth.s) == ("smooth_joint", 2, 2.0)
 
